@@ -1,0 +1,29 @@
+# make demo: set up .venv, train a DCGAN on the embedded MNIST digits, print outputs.
+# make test: set up .venv, run the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.genjax-installed
+DEMO_DIR ?= runs/demo
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m genjax.train --config configs/dcgan.py:mnist --workdir $(DEMO_DIR)
+	$(PY) -m genjax.sample --workdir $(DEMO_DIR) --num 1000 --out $(DEMO_DIR)/samples.npz \
+	    --grid $(DEMO_DIR)/final_grid.png
+	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, samples/, metrics.jsonl, tensorboard/, checkpoints/"
+
+test: setup
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

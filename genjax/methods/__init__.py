@@ -1,0 +1,14 @@
+"""Method registry. A method object provides init_state(rng, batch),
+train_step(state, batch), eval_step(state, batch, rng) (or None),
+finalize_eval(sums, image_shape), sample(state, rng, n) and images_per_step."""
+from genjax.methods.gan import GAN
+from genjax.methods.vae import VAE
+from genjax.registry import Registry
+
+METHODS = Registry("method", "method")
+METHODS["gan"] = GAN
+METHODS["vae"] = VAE
+
+
+def build(config):
+  return METHODS[config.method](config)

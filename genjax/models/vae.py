@@ -1,0 +1,61 @@
+"""Convolutional VAE with a Bernoulli (logits) or Gaussian (mean) decoder."""
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from genjax.models.layers import Conv2D, ConvTranspose2D
+
+
+class ConvVAE(nn.Module):
+  """enc: [Conv4 s2 w ReLU] -> Dense 2*latent; dec: Dense -> [ConvT4 s2 ReLU] -> ConvT4 s2.
+
+  `__call__` returns (decoder output, posterior mean, posterior log-variance).
+  The decoder output is Bernoulli logits or the Gaussian mean; for a Gaussian
+  decoder a per-channel log standard deviation is the parameter `log_scale`.
+  """
+  widths: Sequence[int] = (32, 64)
+  latent_dim: int = 16
+  image_size: int = 28
+  out_channels: int = 1
+  decoder: str = "bernoulli"
+  dtype: Any = jnp.float32
+
+  def setup(self):
+    kw = dict(dtype=self.dtype, kernel_init=nn.initializers.lecun_normal())
+    self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
+    self.enc_out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
+    self.start = self.image_size // 2 ** len(self.widths)
+    if self.start * 2 ** len(self.widths) != self.image_size:
+      raise ValueError(f"image_size {self.image_size} is not divisible by "
+                       f"2^{len(self.widths)} (len(widths)).")
+    self.dec_in = nn.Dense(self.start * self.start * self.widths[-1], dtype=self.dtype)
+    rev = list(self.widths[::-1][1:]) + [self.out_channels]
+    self.dec_convs = [ConvTranspose2D(w, **kw) for w in rev]
+    if self.decoder == "gaussian":
+      self.log_scale = self.param("log_scale", nn.initializers.zeros,
+                                  (self.out_channels,))
+
+  def encode(self, x):
+    for conv in self.enc_convs:
+      x = nn.relu(conv(x))
+    h = self.enc_out(x.reshape(x.shape[0], -1)).astype(jnp.float32)
+    mean, logvar = jnp.split(h, 2, axis=-1)
+    return mean, logvar
+
+  def decode(self, z):
+    x = nn.relu(self.dec_in(z))
+    x = x.reshape(z.shape[0], self.start, self.start, self.widths[-1])
+    for conv in self.dec_convs[:-1]:
+      x = nn.relu(conv(x))
+    return self.dec_convs[-1](x).astype(jnp.float32)
+
+  def scale(self):
+    """Decoder log standard deviation (Gaussian decoder only)."""
+    return self.log_scale
+
+  def __call__(self, x, rng):
+    mean, logvar = self.encode(x)
+    z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)
+    return self.decode(z), mean, logvar

@@ -1,0 +1,241 @@
+"""A training run as a library: train_and_evaluate(config, workdir), plus the
+pieces the other entry points share (config hashing, restoring a workdir)."""
+import hashlib
+import json
+import os
+import signal
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+import genjax
+from genjax import checkpoint, data, images, methods, parallel
+from genjax.logging import MetricWriter, Progress
+
+CONFIG_FILE = "config.json"
+
+
+def config_hash(config) -> str:
+  return hashlib.sha256(config.to_json(sort_keys=True).encode()).hexdigest()[:12]
+
+
+def save_config(config, workdir: str):
+  """Writes workdir/config.json; a resumed run must use the same config."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  text = config.to_json(indent=2, sort_keys=True)
+  if os.path.exists(path) and jax.process_index() == 0:
+    old = load_config(workdir)
+    if config_hash(old) != config_hash(config):
+      changed = sorted(k for k in _flatten(config).keys() | _flatten(old).keys()
+                       if _flatten(config).get(k) != _flatten(old).get(k))
+      if set(changed) - {"train.num_steps"}:
+        raise ValueError(
+            f"{path} holds a different config (keys differ: {', '.join(changed)}). "
+            "Resume with the same config (only train.num_steps may change) or use "
+            "a new --workdir.")
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+      f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def _flatten(cfg, prefix=""):
+  out = {}
+  for k, v in cfg.items():
+    if isinstance(v, (dict, ml_collections.ConfigDict)):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[prefix + k] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"No {CONFIG_FILE} in workdir {workdir!r}: is it a "
+                            "genjax run directory (made by genjax.train)?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+class Run:
+  """Method, mesh, shardings and (abstract) state for a config."""
+
+  def __init__(self, config, mesh=None):
+    self.config = config
+    self.mesh = mesh if mesh is not None else parallel.make_mesh()
+    self.method = methods.build(config)
+    self.hash = config_hash(config)
+    init = lambda rng: self.method.init_state(rng, data.dummy_batch(config.data))
+    self.abstract_state = jax.eval_shape(init, jax.random.PRNGKey(0))
+    self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
+                                       self.abstract_state)
+    self._init = jax.jit(init, out_shardings=self.state_sharding)
+
+  def init_state(self):
+    return self._init(jax.random.PRNGKey(self.config.seed))
+
+  def restore(self, ckpt: checkpoint.Checkpointer, step=None):
+    abstract = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+        self.abstract_state, self.state_sharding)
+    return ckpt.restore(abstract, step)
+
+  def sample(self, state, num: int, seed: int, batch_size: int = 500):
+    """num images (float32 numpy in [-1, 1]) from the method's sampler."""
+    fn = jax.jit(self.method.sample, static_argnums=2,
+                 out_shardings=parallel.replicated(self.mesh))
+    out = []
+    for i in range(0, num, batch_size):
+      n = min(batch_size, num - i)
+      out.append(np.asarray(fn(state, jax.random.fold_in(jax.random.PRNGKey(seed), i), n)))
+    return np.concatenate(out)
+
+  def provenance(self, step: int, **extra):
+    return dict(step=int(step), config_hash=self.hash, method=self.config.method,
+                genjax_version=genjax.__version__, **extra)
+
+
+def restore_workdir(workdir: str, step=None, mesh=None):
+  """(run, state, meta) for the latest (or given) checkpoint of a workdir."""
+  run = Run(load_config(workdir), mesh)
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
+  state, meta = run.restore(ckpt, step)
+  ckpt.close()
+  return run, state, meta
+
+
+def evaluate(run: Run, state, split: str, writer=None):
+  """Runs the method's eval_step over a whole split; returns its metrics."""
+  method, cfg = run.method, run.config
+  if method.eval_step is None:
+    return {}
+  source = data.build_source(cfg.data, split)
+  step_fn = jax.jit(lambda s, b, r: method.eval_step(s, data.normalize(b), r))
+  sums = None
+  key = jax.random.PRNGKey(cfg.eval.seed)
+  for i, batch in enumerate(data.eval_batches(source, cfg.eval.batch_size,
+                                              jax.process_index(), jax.process_count())):
+    out = step_fn(state, parallel.global_batch(batch, run.mesh), jax.random.fold_in(key, i))
+    sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
+  image_shape = (cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
+  result = method.finalize_eval(jax.device_get(sums), image_shape)
+  return {k: (float(v) if isinstance(v, (np.floating, np.ndarray)) else v)
+          for k, v in result.items()}
+
+
+class _Preemption:
+  """Turns SIGTERM into a flag the loop checks after each step."""
+
+  def __init__(self):
+    self.requested = False
+    self._old = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, *_):
+    self.requested = True
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._old)
+
+
+def _check_finite(metrics: dict, step: int, last_good):
+  for k, v in metrics.items():
+    if not np.isfinite(v):
+      raise FloatingPointError(
+          f"Metric {k!r} is {v} at step {step}. The latest good checkpoint (step "
+          f"{last_good}) is untouched; lower the learning rate (config optim*.lr) "
+          "or check the data, then rerun to resume from it.")
+
+
+def train_and_evaluate(config, workdir: str, mesh=None):
+  """Trains config in workdir, resuming from its latest checkpoint. Returns
+  the final state."""
+  t = config.train
+  run = Run(config, mesh)
+  method, mesh = run.method, run.mesh
+  parallel.check_batch(method.images_per_step, mesh)
+  save_config(config, workdir)
+  source = data.build_source(config.data, config.data.split)
+  pipeline = data.Pipeline(source, method.images_per_step, config.seed,
+                           jax.process_index(), jax.process_count())
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                 t.keep_checkpoints, t.async_checkpoints)
+  start = ckpt.latest_step() or 0
+  if start:
+    state, meta = run.restore(ckpt)
+    print(f"Resumed {workdir} from step {start} (data position {meta['data_step']}).")
+  else:
+    state = run.init_state()
+
+  batch_sharding = parallel.data_sharded(mesh)
+  train_step = jax.jit(
+      lambda s, b: method.train_step(s, data.normalize(b)),
+      in_shardings=(run.state_sharding, batch_sharding),
+      out_shardings=(run.state_sharding, parallel.replicated(mesh)),
+      donate_argnums=0)
+  writer = MetricWriter(workdir, tensorboard=t.tensorboard)
+  progress = Progress(start, t.num_steps, method.images_per_step, t.progress)
+  preempt = _Preemption()
+  pending, last_good, last_log = [], start, (start, time.time())
+
+  def save(step):
+    nonlocal last_good
+    ckpt.save(step, state, {"step": step, "data_step": step, "config_hash": run.hash})
+    last_good = step
+
+  def flush(step):
+    nonlocal pending, last_log
+    host = jax.device_get(pending)
+    metrics = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+    _check_finite(metrics, step, last_good)
+    dt = time.time() - last_log[1]
+    metrics["images_per_sec"] = (step - last_log[0]) * method.images_per_step / dt
+    writer.write(step, metrics, prefix="train/")
+    pending, last_log = [], (step, time.time())
+    return metrics
+
+  def write_samples(step):
+    imgs = run.sample(state, t.num_grid_samples, config.seed)
+    if jax.process_index() == 0:
+      images.save_png(os.path.join(workdir, "samples", f"step_{step:06d}.png"),
+                      images.grid(images.to_uint8(imgs)),
+                      run.provenance(step, seed=config.seed, num=len(imgs)))
+
+  try:
+    step = start
+    batches = pipeline.iterate(start)
+    for step, batch in batches:
+      if step >= t.num_steps or preempt.requested:
+        break
+      state, metrics = train_step(state, parallel.global_batch(batch, mesh))
+      pending.append(metrics)
+      done = step + 1
+      progress.update(1)
+      if done % t.log_every == 0 or done == t.num_steps:
+        m = flush(done)
+        progress.update(0, **{k: m[k] for k in list(m)[:3]})
+      if done % t.checkpoint_every == 0 or done == t.num_steps:
+        if pending:
+          flush(done)
+        save(done)
+      if done % t.sample_every == 0 or done == t.num_steps:
+        write_samples(done)
+      if method.eval_step is not None and (done % t.eval_every == 0 or done == t.num_steps):
+        writer.write(done, evaluate(run, state, config.data.eval_split), prefix="eval/")
+    batches.close()
+    if preempt.requested and ckpt.latest_step() != step:
+      if pending:
+        flush(step)
+      save(step)
+      print(f"Preempted: saved step {step} to {ckpt.directory}; rerun to resume.")
+  finally:
+    progress.close()
+    preempt.restore()
+    ckpt.wait()
+    ckpt.close()
+    writer.close()
+  return state

@@ -1,0 +1,32 @@
+"""Train a genjax model; rerunning the same command resumes from the last checkpoint.
+
+  python -m genjax.train --config configs/dcgan.py:mnist --workdir runs/dcgan
+  python -m genjax.train --config configs/vae.py:mnist --workdir runs/vae \
+      --config.train.num_steps=5000
+"""
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from genjax import parallel, run
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/dcgan.py:mnist.",
+                                lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
+flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (pods, "
+                  "multi-node GPU).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+  if FLAGS.multihost:
+    parallel.initialize_multihost()
+  run.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  print(f"Done. Samples: {FLAGS.workdir}/samples/  metrics: {FLAGS.workdir}/metrics.jsonl")
+
+
+if __name__ == "__main__":
+  app.run(main)
