@@ -43,6 +43,9 @@ class Conv2D(nn.Module):
 class ConvTranspose2D(nn.Module):
   """Transposed convolution with PyTorch semantics.
 
+  Each input pixel scatters `x[i, j] @ kernel[a, b]` to output position
+  (i * stride - padding + a, j * stride - padding + b); the kernel HWIO equals
+  PyTorch's ConvTranspose2d weight (in, out, kh, kw) transposed to (kh, kw, in, out).
   Output size is (H - 1) * stride - 2 * padding + kernel_size, so the default
   (k=4, s=2, p=1) doubles the spatial size.
   """
@@ -60,8 +63,9 @@ class ConvTranspose2D(nn.Module):
     kernel = self.param("kernel", self.kernel_init,
                         (k, k, x.shape[-1], self.features), jnp.float32)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    # lax.conv_transpose correlates with the kernel as given: flip it to scatter.
     y = jax.lax.conv_transpose(
-        x, kernel, (self.stride, self.stride), ((q, q), (q, q)),
+        x, kernel[::-1, ::-1], (self.stride, self.stride), ((q, q), (q, q)),
         dimension_numbers=_DN)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,),

@@ -1,0 +1,32 @@
+import importlib.util
+import os
+import sys
+
+import pytest
+from absl import logging
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+logging.set_verbosity(logging.WARNING)
+
+
+def load_config(name: str, arg: str):
+  """configs/<name>.py:get_config(arg), loaded the way config_flags loads it."""
+  path = os.path.join(ROOT, "configs", f"{name}.py")
+  spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+@pytest.fixture
+def config_loader():
+  return load_config
+
+
+def run_module(args, env=None, timeout=600, cwd=ROOT):
+  """Runs `python -m <args>` from the repository root; returns CompletedProcess."""
+  import subprocess
+  full_env = dict(os.environ, **(env or {}))
+  full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+  return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=full_env,
+                        capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,190 @@
+"""Sources, image preparation and the deterministic pipeline."""
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from genjax import config_lib, data
+from genjax.data import sources
+
+
+def folder_config(path, size=16, channels=3):
+  cfg = config_lib.data_config("folder")
+  cfg.update(path=str(path), image_size=size, channels=channels)
+  return cfg
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+  """Two style folders with RGB PNG, RGBA PNG, grayscale JPEG of odd sizes."""
+  rng = np.random.default_rng(0)
+  for style in ("monet", "vangogh"):
+    (tmp_path / style).mkdir()
+    for i in range(5):
+      Image.fromarray(rng.integers(0, 255, (20 + i, 30, 3), np.uint8)).save(
+          tmp_path / style / f"rgb{i}.png")
+    Image.fromarray(rng.integers(0, 255, (24, 24, 4), np.uint8), "RGBA").save(
+        tmp_path / style / "alpha.png")
+    Image.fromarray(rng.integers(0, 255, (40, 17), np.uint8), "L").save(
+        tmp_path / style / "gray.jpg")
+  (tmp_path / "monet" / "notes.txt").write_text("not an image")
+  return tmp_path
+
+
+class ToySource:
+  def __init__(self, n):
+    self.n = n
+
+  def __len__(self):
+    return self.n
+
+  def get(self, idx):
+    idx = np.asarray(idx)
+    return {"image": idx.reshape(-1, 1, 1, 1).astype(np.uint8), "label": idx}
+
+
+def test_batch_is_a_pure_function_of_seed_and_step():
+  a = data.Pipeline(ToySource(37), 8, seed=3)
+  b = data.Pipeline(ToySource(37), 8, seed=3)
+  for step in (0, 4, 5, 100):
+    np.testing.assert_array_equal(a.indices(step), b.indices(step))
+  assert not np.array_equal(a.indices(0), data.Pipeline(ToySource(37), 8, seed=4).indices(0))
+
+
+def test_each_epoch_visits_every_item_once_in_a_new_order():
+  p = data.Pipeline(ToySource(40), 8, seed=0)
+  epoch0 = np.concatenate([p.indices(s) for s in range(5)])
+  epoch1 = np.concatenate([p.indices(s) for s in range(5, 10)])
+  assert sorted(epoch0) == list(range(40)) == sorted(epoch1)
+  assert not np.array_equal(epoch0, epoch1)
+
+
+def test_batches_crossing_an_epoch_boundary_continue_the_next_permutation():
+  p = data.Pipeline(ToySource(10), 4, seed=1)
+  flat = np.concatenate([p.indices(s) for s in range(5)])  # 20 = two epochs
+  assert sorted(flat[:10]) == list(range(10)) == sorted(flat[10:])
+
+
+def test_process_shards_concatenate_to_the_global_batch():
+  full = data.Pipeline(ToySource(50), 12, seed=2)
+  shards = [data.Pipeline(ToySource(50), 12, seed=2, process_index=i, process_count=3)
+            for i in range(3)]
+  for step in (0, 7):
+    np.testing.assert_array_equal(np.concatenate([s.indices(step) for s in shards]),
+                                  full.indices(step))
+
+
+def test_prefetching_iterator_yields_the_same_batches_as_direct_reads():
+  p = data.Pipeline(ToySource(30), 4, seed=0)
+  it = p.iterate(3)
+  for _ in range(5):
+    step, batch = next(it)
+    np.testing.assert_array_equal(batch["label"], p.indices(step))
+  it.close()
+
+
+def test_eval_batches_cover_the_split_once_with_a_mask():
+  batches = list(data.eval_batches(ToySource(10), 4))
+  labels = np.concatenate([b["label"] for b in batches])
+  mask = np.concatenate([b["mask"] for b in batches])
+  assert len(labels) == 12 and mask.sum() == 10
+  np.testing.assert_array_equal(labels[mask == 1], np.arange(10))
+
+
+def test_holdout_split_is_disjoint_fixed_and_complete():
+  train = sources.holdout_split(100, "train", 0.1)
+  test = sources.holdout_split(100, "test", 0.1)
+  assert len(test) == 10 and not set(train) & set(test)
+  assert sorted(np.concatenate([train, test])) == list(range(100))
+  np.testing.assert_array_equal(test, sources.holdout_split(100, "test", 0.1))
+
+
+def test_mnist5k_is_real_digits_split_train_test():
+  cfg = config_lib.data_config("mnist")
+  train, test = data.build_source(cfg, "train"), data.build_source(cfg, "test")
+  assert len(train) == 4500 and len(test) == 500 and train.num_classes == 10
+  b = train.get(np.arange(64))
+  assert b["image"].shape == (64, 28, 28, 1) and b["image"].dtype == np.uint8
+  assert b["image"].max() == 255 and 0.05 < (b["image"] > 127).mean() < 0.3
+
+
+def test_digits_resized_on_request():
+  cfg = config_lib.data_config("digits")
+  cfg.image_size = 16
+  b = data.build_source(cfg, "train").get([0, 1])
+  assert b["image"].shape == (2, 16, 16, 1)
+
+
+def test_prepare_image_handles_gray_rgba_and_aspect():
+  gray = np.zeros((30, 50), np.uint8)
+  assert sources.prepare_image(gray, 8, 3).shape == (8, 8, 3)
+  rgba = np.zeros((10, 10, 4), np.uint8)  # fully transparent -> white background
+  out = sources.prepare_image(Image.fromarray(rgba, "RGBA"), 10, 3)
+  assert out.shape == (10, 10, 3) and (out == 255).all()
+  rgb = np.zeros((10, 20, 3), np.uint8)
+  rgb[:, :5] = 255  # the left quarter is cropped away by the centre crop
+  assert sources.prepare_image(rgb, 10, 1, crop="center").max() == 0
+  assert sources.prepare_image(rgb, 10, 1, crop="resize").max() > 200
+
+
+def test_folder_source_classes_are_subfolders(image_folder):
+  src = data.build_source(folder_config(image_folder), "all")
+  assert src.class_names == ["monet", "vangogh"] and len(src) == 14
+  b = src.get(np.arange(14))
+  assert b["image"].shape == (14, 16, 16, 3)
+  np.testing.assert_array_equal(np.bincount(b["label"]), [7, 7])
+  gray = data.build_source(folder_config(image_folder, 8, 1), "train").get([0])
+  assert gray["image"].shape == (1, 8, 8, 1)
+
+
+def test_folder_without_subfolders_is_one_class(tmp_path):
+  for i in range(3):
+    Image.fromarray(np.full((5, 5), i * 50, np.uint8)).save(tmp_path / f"{i}.png")
+  src = data.build_source(folder_config(tmp_path, 4, 1), "all")
+  assert len(src) == 3 and src.num_classes == 1
+
+
+def test_corrupt_image_error_names_the_file(image_folder):
+  bad = image_folder / "monet" / "broken.png"
+  bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+  src = data.build_source(folder_config(image_folder), "all")
+  idx = [f for f, _ in src.files].index(str(bad))
+  with pytest.raises(ValueError, match="broken.png"):
+    src.get([idx])
+
+
+def test_missing_folder_and_empty_folder_errors_name_the_key(tmp_path):
+  with pytest.raises(FileNotFoundError, match="data.path"):
+    data.build_source(folder_config(tmp_path / "nope"), "train")
+  with pytest.raises(FileNotFoundError, match="No images"):
+    data.build_source(folder_config(tmp_path), "train")
+
+
+def test_unknown_source_lists_choices():
+  cfg = config_lib.data_config("mnist")
+  cfg.source = "imagenet"
+  with pytest.raises(ValueError, match="data.source.*mnist5k"):
+    data.build_source(cfg, "train")
+
+
+@pytest.mark.parametrize("variant", ["cifar10", "celeba64"])
+def test_tfds_source_under_mock_data(variant):
+  cfg = config_lib.data_config(variant)
+  with tfds.testing.mock_data(num_examples=12):
+    src = data.build_source(cfg, cfg.split)
+    b = src.get([0, 5, 11])
+  size = cfg.image_size
+  assert len(src) == 12 and b["image"].shape == (3, size, size, 3)
+  assert b["image"].dtype == np.uint8 and b["label"].dtype == np.int32
+
+
+def test_missing_tfds_dataset_says_how_to_prepare(tmp_path):
+  cfg = config_lib.data_config("cifar10")
+  cfg.data_dir = str(tmp_path)
+  with pytest.raises(FileNotFoundError, match="tfds build cifar10"):
+    data.build_source(cfg, "train")
+
+
+def test_normalize_maps_uint8_to_unit_interval():
+  out = data.normalize({"image": np.array([0, 255], np.uint8)})
+  np.testing.assert_allclose(out["image"], [-1.0, 1.0])

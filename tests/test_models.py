@@ -1,0 +1,95 @@
+"""Model shapes and the convolution layers against direct numpy references."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from genjax import models
+from genjax.models.layers import Conv2D, ConvTranspose2D
+from tests.conftest import load_config
+
+
+def conv_reference(x, k, stride, pad):
+  """Cross-correlation with zero padding, by explicit loops over the output."""
+  x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+  kh = k.shape[0]
+  ho = (x.shape[1] - kh) // stride + 1
+  out = np.zeros((x.shape[0], ho, ho, k.shape[3]))
+  for i in range(ho):
+    for j in range(ho):
+      patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kh, :]
+      out[:, i, j] = np.einsum("nabc,abco->no", patch, k)
+  return out
+
+
+def conv_transpose_reference(x, k, stride, pad):
+  """Each input pixel scatters x[i, j] @ k[a, b] to (i*s - p + a, j*s - p + b)."""
+  n, h, w, _ = x.shape
+  kh = k.shape[0]
+  size = (h - 1) * stride + kh
+  out = np.zeros((n, size, size, k.shape[3]))
+  for i in range(h):
+    for j in range(w):
+      out[:, i * stride:i * stride + kh, j * stride:j * stride + kh] += np.einsum(
+          "nc,abco->nabo", x[:, i, j], k)
+  return out[:, pad:size - pad, pad:size - pad]
+
+
+@pytest.mark.parametrize("stride,pad,size", [(2, 1, 8), (1, 0, 5), (2, 1, 7)])
+def test_conv2d_matches_reference(stride, pad, size):
+  x = np.random.default_rng(0).normal(size=(2, size, size, 3)).astype(np.float32)
+  layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  v = layer.init(jax.random.PRNGKey(0), x)
+  expected = conv_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
+  np.testing.assert_allclose(layer.apply(v, x), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride,pad,size", [(2, 1, 4), (1, 0, 1), (2, 1, 7)])
+def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size):
+  x = np.random.default_rng(1).normal(size=(2, size, size, 3)).astype(np.float32)
+  layer = ConvTranspose2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  v = layer.init(jax.random.PRNGKey(0), x)
+  expected = conv_transpose_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
+  out = layer.apply(v, x)
+  assert out.shape == expected.shape
+  np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant,size,channels", [
+    ("mnist", 28, 1), ("cifar10", 32, 3), ("celeba64", 64, 3), ("folder", 64, 3)])
+def test_dcgan_shapes_for_each_variant(variant, size, channels):
+  cfg = load_config("dcgan", variant)
+  g, d = models.build(cfg.generator), models.build(cfg.discriminator)
+  z = jnp.zeros((2, cfg.gan.z_dim))
+  gv = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), z))
+  x = jax.eval_shape(lambda v: g.apply(v, z, train=False), gv)
+  assert x.shape == (2, size, size, channels)
+  dv = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0), jnp.zeros(x.shape)))
+  assert jax.eval_shape(lambda v: d.apply(v, jnp.zeros(x.shape), train=False), dv).shape == (2,)
+
+
+def test_dcgan64_matches_the_paper_architecture():
+  cfg = load_config("dcgan", "celeba64")
+  gv = models.build(cfg.generator).init(jax.random.PRNGKey(0), jnp.zeros((1, 100)),
+                                         train=False)
+  kernels = [v.shape for v in jax.tree.leaves(gv["params"]) if v.ndim == 4]
+  assert kernels == [(4, 4, 512, 256), (4, 4, 256, 128), (4, 4, 128, 64), (4, 4, 64, 3)]
+  assert gv["params"]["Dense_0"]["kernel"].shape == (100, 4 * 4 * 512)
+
+
+@pytest.mark.parametrize("variant", ["mnist", "cifar10", "celeba64"])
+def test_vae_shapes_for_each_variant(variant):
+  cfg = load_config("vae", variant)
+  m = models.build(cfg.model)
+  s = cfg.data.image_size
+  x = jnp.zeros((2, s, s, cfg.data.channels))
+  v = jax.eval_shape(lambda: m.init(jax.random.PRNGKey(0), x, jax.random.PRNGKey(1)))
+  out, mean, logvar = jax.eval_shape(lambda v: m.apply(v, x, jax.random.PRNGKey(1)), v)
+  assert out.shape == x.shape and mean.shape == logvar.shape == (2, cfg.model.latent_dim)
+
+
+def test_unknown_model_and_bad_field_are_clear_errors():
+  with pytest.raises(ValueError, match="Unknown model 'resnet'.*dcgan_generator"):
+    models.build({"name": "resnet"})
+  with pytest.raises(ValueError, match="Bad fields for model 'dcgan_generator'"):
+    models.build({"name": "dcgan_generator", "widthz": (1,)})
