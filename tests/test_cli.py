@@ -1,0 +1,64 @@
+"""The `python -m` entry points, as a user runs them."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from genjax import checkpoint
+from tests.conftest import ROOT, run_module
+
+
+def test_train_then_sample_from_the_command_line(tmp_path):
+  wd = str(tmp_path / "run")
+  proc = run_module(["genjax.train", "--config", "configs/dcgan.py:smoke", "--workdir", wd,
+                     "--config.train.num_steps=3", "--config.gan.loss=hinge"])
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert json.load(open(os.path.join(wd, "config.json")))["gan"]["loss"] == "hinge"
+  out = str(tmp_path / "s.npz")
+  proc = run_module(["genjax.sample", "--workdir", wd, "--num", "7", "--out", out,
+                     "--grid", str(tmp_path / "grid.png")])
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert np.load(out)["images"].shape == (7, 28, 28, 1)
+  assert os.path.getsize(tmp_path / "grid.png") > 0
+  # The same command again resumes: nothing left to do at step 3.
+  proc = run_module(["genjax.train", "--config", "configs/dcgan.py:smoke", "--workdir", wd,
+                     "--config.train.num_steps=3", "--config.gan.loss=hinge"])
+  assert proc.returncode == 0 and "Resumed" in proc.stdout
+
+
+def test_config_typo_fails_before_training(tmp_path):
+  proc = run_module(["genjax.train", "--config", "configs/vae.py:smoke",
+                     "--workdir", str(tmp_path), "--config.train.nmu_steps=3"])
+  assert proc.returncode != 0 and "nmu_steps" in proc.stderr
+  assert not os.path.exists(tmp_path / "config.json")
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
+  wd = str(tmp_path / "pre")
+  args = [sys.executable, "-m", "genjax.train", "--config", "configs/vae.py:smoke",
+          "--workdir", wd, "--config.train.num_steps=100000",
+          "--config.train.checkpoint_every=100000", "--config.train.log_every=5"]
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  metrics = os.path.join(wd, "metrics.jsonl")
+  deadline = time.time() + 300
+  while not os.path.exists(metrics) and time.time() < deadline:
+    time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  out, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0, err[-3000:]
+  assert "Preempted" in out
+  steps = checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps()
+  assert len(steps) == 1 and steps[0] >= 5
+  proc = run_module(["genjax.train", "--config", "configs/vae.py:smoke", "--workdir", wd,
+                     f"--config.train.num_steps={steps[0] + 2}",
+                     "--config.train.checkpoint_every=100000", "--config.train.log_every=5"])
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert f"Resumed {wd} from step {steps[0]}" in proc.stdout
+  final = checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).latest_step()
+  assert final == steps[0] + 2
