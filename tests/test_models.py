@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from genjax import models
+from genjax.models import layers
 from genjax.models.layers import Conv2D, ConvTranspose2D
 from tests.conftest import load_config
 
@@ -35,24 +36,58 @@ def conv_transpose_reference(x, k, stride, pad):
   return out[:, pad:size - pad, pad:size - pad]
 
 
+IMPLS = ["gemm", "xla"]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("stride,pad,size", [(2, 1, 8), (1, 0, 5), (2, 1, 7)])
-def test_conv2d_matches_reference(stride, pad, size):
+def test_conv2d_matches_reference(stride, pad, size, impl):
   x = np.random.default_rng(0).normal(size=(2, size, size, 3)).astype(np.float32)
-  layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False, impl=impl)
   v = layer.init(jax.random.PRNGKey(0), x)
   expected = conv_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
   np.testing.assert_allclose(layer.apply(v, x), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("stride,pad,size", [(2, 1, 4), (1, 0, 1), (2, 1, 7)])
-def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size):
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("stride,pad,size,cout", [
+    (2, 1, 4, 5), (1, 0, 1, 5), (2, 1, 7, 5), (2, 1, 3, 16)])  # cout 16: phase form
+def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout, impl):
   x = np.random.default_rng(1).normal(size=(2, size, size, 3)).astype(np.float32)
-  layer = ConvTranspose2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  layer = ConvTranspose2D(cout, kernel_size=4, stride=stride, padding=pad, use_bias=False,
+                          impl=impl)
   v = layer.init(jax.random.PRNGKey(0), x)
   expected = conv_transpose_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
   out = layer.apply(v, x)
   assert out.shape == expected.shape
   np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("stride,pad,size,cin,cout", [
+    (2, 1, 6, 3, 4), (2, 1, 5, 8, 16), (1, 0, 4, 2, 3), (2, 1, 4, 1, 20)])
+def test_gemm_and_xla_convs_agree_in_float64_forward_and_gradients(
+    transpose, stride, pad, size, cin, cout):
+  fn = layers.conv_transpose2d if transpose else layers.conv2d
+  rng = np.random.default_rng(2)
+  with jax.enable_x64(True):
+    x = jnp.asarray(rng.normal(size=(2, size, size, cin)))
+    k = jnp.asarray(rng.normal(size=(4, 4, cin, cout)))
+    def loss(impl):
+      return jax.jit(lambda x, k: jnp.sum(jnp.sin(fn(x, k, stride, pad, impl))))
+    assert loss("gemm")(x, k).dtype == jnp.float64
+    forward = jax.jit(fn, static_argnums=(2, 3, 4))
+    np.testing.assert_allclose(forward(x, k, stride, pad, "gemm"),
+                               forward(x, k, stride, pad, "xla"), rtol=1e-12, atol=1e-12)
+    g_gemm = jax.jit(jax.grad(loss("gemm"), argnums=(0, 1)))(x, k)
+    g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, k)
+    for a, b in zip(g_gemm, g_xla):
+      np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_unknown_conv_impl_is_a_clear_error():
+  with pytest.raises(ValueError, match="conv_impl"):
+    layers.conv2d(jnp.zeros((1, 4, 4, 1)), jnp.zeros((4, 4, 1, 1)), 2, 1, "cudnn")
 
 
 @pytest.mark.parametrize("variant,size,channels", [
@@ -70,8 +105,8 @@ def test_dcgan_shapes_for_each_variant(variant, size, channels):
 
 def test_dcgan64_matches_the_paper_architecture():
   cfg = load_config("dcgan", "celeba64")
-  gv = models.build(cfg.generator).init(jax.random.PRNGKey(0), jnp.zeros((1, 100)),
-                                         train=False)
+  g = models.build(cfg.generator)
+  gv = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False))
   kernels = [v.shape for v in jax.tree.leaves(gv["params"]) if v.ndim == 4]
   assert kernels == [(4, 4, 512, 256), (4, 4, 256, 128), (4, 4, 128, 64), (4, 4, 64, 3)]
   assert gv["params"]["Dense_0"]["kernel"].shape == (100, 4 * 4 * 512)

@@ -18,6 +18,7 @@ class Generator(nn.Module):
   start_size: int = 7
   out_channels: int = 1
   norm: str = "batch"
+  conv_impl: str = "auto"  # see models/layers.py
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -29,9 +30,9 @@ class Generator(nn.Module):
     x = x.reshape(z.shape[0], s, s, w0)
     x = nn.relu(norm_layer(self.norm, train, self.dtype)(x))
     for w in self.widths[1:]:
-      x = ConvTranspose2D(w, use_bias=bias, dtype=self.dtype)(x)
+      x = ConvTranspose2D(w, use_bias=bias, dtype=self.dtype, impl=self.conv_impl)(x)
       x = nn.relu(norm_layer(self.norm, train, self.dtype)(x))
-    x = ConvTranspose2D(self.out_channels, dtype=self.dtype)(x)
+    x = ConvTranspose2D(self.out_channels, dtype=self.dtype, impl=self.conv_impl)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -43,13 +44,15 @@ class Discriminator(nn.Module):
   """
   widths: Sequence[int] = (64, 128)
   norm: str = "batch"
+  conv_impl: str = "auto"  # see models/layers.py
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    x = nn.leaky_relu(Conv2D(self.widths[0], dtype=self.dtype)(x), 0.2)
+    conv = lambda w, **kw: Conv2D(w, dtype=self.dtype, impl=self.conv_impl, **kw)
+    x = nn.leaky_relu(conv(self.widths[0])(x), 0.2)
     for w in self.widths[1:]:
-      x = Conv2D(w, use_bias=self.norm == "none", dtype=self.dtype)(x)
+      x = conv(w, use_bias=self.norm == "none")(x)
       x = nn.leaky_relu(norm_layer(self.norm, train, self.dtype)(x), 0.2)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dense(1, dtype=self.dtype, kernel_init=default_kernel_init)(x)

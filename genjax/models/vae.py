@@ -20,10 +20,12 @@ class ConvVAE(nn.Module):
   image_size: int = 28
   out_channels: int = 1
   decoder: str = "bernoulli"
+  conv_impl: str = "auto"  # see models/layers.py
   dtype: Any = jnp.float32
 
   def setup(self):
-    kw = dict(dtype=self.dtype, kernel_init=nn.initializers.lecun_normal())
+    kw = dict(dtype=self.dtype, kernel_init=nn.initializers.lecun_normal(),
+              impl=self.conv_impl)
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
     self.enc_out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
     self.start = self.image_size // 2 ** len(self.widths)
