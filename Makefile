@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m genjax.train --config configs/dcgan.py:mnist --workdir $(DEMO_DIR)
+	$(PY) -m genjax.train --config configs/dcgan.py:demo --workdir $(DEMO_DIR)
 	$(PY) -m genjax.sample --workdir $(DEMO_DIR) --num 1000 --out $(DEMO_DIR)/samples.npz \
 	    --grid $(DEMO_DIR)/final_grid.png
 	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, samples/, metrics.jsonl, tensorboard/, checkpoints/"

@@ -221,7 +221,7 @@ def train_and_evaluate(config, workdir: str, mesh=None):
       progress.update(1)
       if done % t.log_every == 0 or done == t.num_steps:
         m = flush(done)
-        progress.update(0, **{k: m[k] for k in list(m)[:3]})
+        progress.update(0, **{k: m[k] for k in method.summary_keys})
       if done % t.checkpoint_every == 0 or done == t.num_steps:
         if pending:
           flush(done)

@@ -1,6 +1,7 @@
 """Method registry. A method object provides init_state(rng, batch),
 train_step(state, batch), eval_step(state, batch, rng) (or None),
-finalize_eval(sums, image_shape), sample(state, rng, n) and images_per_step."""
+finalize_eval(sums, image_shape), sample(state, rng, n), images_per_step and
+summary_keys (metrics shown on the progress bar)."""
 from genjax.methods.gan import GAN
 from genjax.methods.vae import VAE
 from genjax.registry import Registry

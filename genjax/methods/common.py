@@ -46,8 +46,11 @@ def apply_grads(net: Net, tx, grads, batch_stats) -> Net:
              batch_stats=batch_stats, opt_state=opt_state)
 
 
-def ema_update(ema, params, decay: float):
-  return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
+def ema_update(ema, params, decay: float, step):
+  """EMA with warm-up: the decay used is min(decay, (1 + step) / (10 + step)),
+  so early averages are not dominated by the random initialisation."""
+  d = jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+  return jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, ema, params)
 
 
 def global_norm(tree):

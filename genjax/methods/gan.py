@@ -128,7 +128,8 @@ class GAN:
 
     (loss, bs), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
     g = common.apply_grads(state.g, self.tx_g, grads, bs)
-    ema = common.ema_update(state.ema_params, g.params, self.config.gan.ema_decay)
+    ema = common.ema_update(state.ema_params, g.params, self.config.gan.ema_decay,
+                           state.step)
     return state.replace(g=g, ema_params=ema), {"g_loss": loss}
 
   def train_step(self, state: GANState, batch):
@@ -144,6 +145,7 @@ class GAN:
     metrics.update(g_metrics)
     return state.replace(step=state.step + 1), metrics
 
+  summary_keys = ("d_loss", "g_loss")  # shown on the progress bar
   eval_step = None  # sample quality is measured by genjax evaluators
 
   def sample(self, state: GANState, rng, n: int, use_ema: bool = True):

@@ -47,6 +47,7 @@ def gaussian_nll(mean, log_scale, x):
 
 class VAE:
   """Conv VAE trained on the negative ELBO, -E[log p(x|z)] + beta KL."""
+  summary_keys = ("loss", "kl")  # shown on the progress bar
 
   def __init__(self, config):
     self.config = config
@@ -87,7 +88,8 @@ class VAE:
 
     (loss, (rec, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
     net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
-    ema = common.ema_update(state.ema_params, net.params, self.config.vae.ema_decay)
+    ema = common.ema_update(state.ema_params, net.params, self.config.vae.ema_decay,
+                           state.step)
     nats = jnp.mean(rec + kl)
     metrics = {"loss": loss, "rec": jnp.mean(rec), "kl": jnp.mean(kl), "nats": nats,
                "bits_per_dim": nats / (batch["image"][0].size * math.log(2)),
