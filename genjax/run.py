@@ -88,6 +88,14 @@ class Run:
         self.abstract_state, self.state_sharding)
     return ckpt.restore(abstract, step)
 
+  def train_step(self):
+    """The jitted, donated train step on normalised sharded batches."""
+    return jax.jit(
+        lambda s, b: self.method.train_step(s, data.normalize(b)),
+        in_shardings=(self.state_sharding, parallel.data_sharded(self.mesh)),
+        out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),
+        donate_argnums=0)
+
   def sample(self, state, num: int, seed: int, batch_size: int = 500):
     """num images (float32 numpy in [-1, 1]) from the method's sampler."""
     fn = jax.jit(self.method.sample, static_argnums=2,
@@ -175,12 +183,7 @@ def train_and_evaluate(config, workdir: str, mesh=None):
   else:
     state = run.init_state()
 
-  batch_sharding = parallel.data_sharded(mesh)
-  train_step = jax.jit(
-      lambda s, b: method.train_step(s, data.normalize(b)),
-      in_shardings=(run.state_sharding, batch_sharding),
-      out_shardings=(run.state_sharding, parallel.replicated(mesh)),
-      donate_argnums=0)
+  train_step = run.train_step()
   writer = MetricWriter(workdir, tensorboard=t.tensorboard)
   progress = Progress(start, t.num_steps, method.images_per_step, t.progress)
   preempt = _Preemption()

@@ -91,11 +91,9 @@ class GAN:
                                mutable=["batch_stats"])
     return images, mut.get("batch_stats", batch_stats)
 
-  def _d_step(self, state, real, rng):
+  def _d_step(self, state, real, fake, rng):
+    """One D update on a real batch and a (constant) fake batch."""
     c = self.config.gan
-    kz, kp = jax.random.split(rng)
-    z = jax.random.normal(kz, (real.shape[0], self.z_dim))
-    fake = jax.lax.stop_gradient(self._generate(state.g.params, state.g.batch_stats, z)[0])
     d = state.d
 
     def loss_fn(params):
@@ -106,7 +104,7 @@ class GAN:
              "d_adv": loss}
       d_fn = lambda x: self._d_apply(params, bs, x)[0]
       if c.gp_weight:
-        aux["gp"] = gradient_penalty(d_fn, real, fake, kp)
+        aux["gp"] = gradient_penalty(d_fn, real, fake, rng)
         loss = loss + c.gp_weight * aux["gp"]
       if c.r1_weight:
         aux["r1"] = r1_penalty(d_fn, real)
@@ -117,33 +115,35 @@ class GAN:
     aux.update(d_loss=loss, d_grad_norm=common.global_norm(grads))
     return state.replace(d=common.apply_grads(d, self.tx_d, grads, bs)), aux
 
-  def _g_step(self, state, batch_size, rng):
-    z = jax.random.normal(rng, (batch_size, self.z_dim))
-    d = state.d
-
-    def loss_fn(params):
-      fake, bs = self._generate(params, state.g.batch_stats, z)
-      logits, _ = self._d_apply(d.params, d.batch_stats, fake)
-      return self.loss.g(logits), bs
-
-    (loss, bs), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
-    g = common.apply_grads(state.g, self.tx_g, grads, bs)
-    ema = common.ema_update(state.ema_params, g.params, self.config.gan.ema_decay,
-                           state.step)
-    return state.replace(g=g, ema_params=ema), {"g_loss": loss}
-
   def train_step(self, state: GANState, batch):
-    """n_critic D updates (each on its own slice of the batch), then one G update."""
+    """n_critic D updates, each on its own slice of the batch and fresh z, then
+    one G update through the updated D on the last D step's fake batch (as in
+    the reference DCGAN implementation: G runs forward once per step)."""
     x = batch["image"]
     b = x.shape[0] // self.n_critic
     reals = x.reshape((b, self.n_critic) + x.shape[1:]).swapaxes(0, 1)
-    rng = jax.random.fold_in(state.rng, state.step)
-    keys = jax.random.split(rng, self.n_critic + 1)
+    keys = jax.random.split(jax.random.fold_in(state.rng, state.step), self.n_critic)
+    g = state.g
     for i in range(self.n_critic):
-      state, metrics = self._d_step(state, reals[i], keys[i])
-    state, g_metrics = self._g_step(state, b, keys[-1])
-    metrics.update(g_metrics)
-    return state.replace(step=state.step + 1), metrics
+      k_z, k_penalty = jax.random.split(keys[i])
+      z = jax.random.normal(k_z, (b, self.z_dim))
+      if i < self.n_critic - 1:
+        fake, _ = self._generate(g.params, g.batch_stats, z)
+      else:  # keep G's VJP for the G update
+        fake, g_vjp, g_batch_stats = jax.vjp(
+            lambda p: self._generate(p, g.batch_stats, z), g.params, has_aux=True)
+      state, metrics = self._d_step(state, reals[i], jax.lax.stop_gradient(fake),
+                                    k_penalty)
+
+    d = state.d
+    g_loss_fn = lambda f: self.loss.g(self._d_apply(d.params, d.batch_stats, f)[0])
+    g_loss, fake_grad = jax.value_and_grad(g_loss_fn)(fake)
+    (grads,) = g_vjp(fake_grad)
+    g = common.apply_grads(g, self.tx_g, grads, g_batch_stats)
+    ema = common.ema_update(state.ema_params, g.params, self.config.gan.ema_decay,
+                            state.step)
+    metrics.update(g_loss=g_loss, g_grad_norm=common.global_norm(grads))
+    return state.replace(step=state.step + 1, g=g, ema_params=ema), metrics
 
   summary_keys = ("d_loss", "g_loss")  # shown on the progress bar
   eval_step = None  # sample quality is measured by genjax evaluators

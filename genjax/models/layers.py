@@ -114,6 +114,7 @@ class Conv2D(nn.Module):
   dtype: Dtype = jnp.float32
   kernel_init: Callable = default_kernel_init
   impl: str = "auto"
+  op = staticmethod(conv2d)  # not a field: subclasses swap the operation
 
   @nn.compact
   def __call__(self, x):
@@ -121,14 +122,14 @@ class Conv2D(nn.Module):
     kernel = self.param("kernel", self.kernel_init,
                         (k, k, x.shape[-1], self.features), jnp.float32)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    y = conv2d(x, kernel, self.stride, self.padding, self.impl)
+    y = self.op(x, kernel, self.stride, self.padding, self.impl)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,),
                          jnp.float32).astype(self.dtype)
     return y
 
 
-class ConvTranspose2D(nn.Module):
+class ConvTranspose2D(Conv2D):
   """Transposed convolution with PyTorch semantics.
 
   Each input pixel scatters `x[i, j] @ kernel[a, b]` to output position
@@ -137,26 +138,7 @@ class ConvTranspose2D(nn.Module):
   Output size is (H - 1) * stride - 2 * padding + kernel_size, so the default
   (k=4, s=2, p=1) doubles the spatial size.
   """
-  features: int
-  kernel_size: int = 4
-  stride: int = 2
-  padding: int = 1
-  use_bias: bool = True
-  dtype: Dtype = jnp.float32
-  kernel_init: Callable = default_kernel_init
-  impl: str = "auto"
-
-  @nn.compact
-  def __call__(self, x):
-    k = self.kernel_size
-    kernel = self.param("kernel", self.kernel_init,
-                        (k, k, x.shape[-1], self.features), jnp.float32)
-    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    y = conv_transpose2d(x, kernel, self.stride, self.padding, self.impl)
-    if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros, (self.features,),
-                         jnp.float32).astype(self.dtype)
-    return y
+  op = staticmethod(conv_transpose2d)
 
 
 def norm_layer(kind: str, train: bool, dtype: Dtype = jnp.float32, name=None):

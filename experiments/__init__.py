@@ -1,0 +1,1 @@
+"""Benchmarks and ablation studies: python -m experiments.<name>."""
