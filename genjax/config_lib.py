@@ -22,6 +22,7 @@ def data_config(dataset: str) -> ml_collections.ConfigDict:
       source="mnist5k",     # mnist5k | digits | tfds | folder
       name="",              # TFDS dataset name (source=tfds)
       data_dir="",          # TFDS data_dir ("" = default ~/tensorflow_datasets)
+      download=False,       # let TFDS download and prepare a missing dataset
       path="",              # image folder root (source=folder); sub-folders = classes
       split="train",        # train | test | all for embedded/folder; any TFDS split
       eval_split="test",

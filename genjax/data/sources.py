@@ -136,15 +136,15 @@ class TFDSSource:
   def __init__(self, cfg, split):
     import tensorflow_datasets as tfds
     try:
-      self.ds = tfds.data_source(cfg.name, split=split,
-                                 data_dir=cfg.data_dir or None)
+      self.ds = tfds.data_source(cfg.name, split=split, data_dir=cfg.data_dir or None,
+                                 download=cfg.download)
     except Exception as e:  # tfds raises several types for a missing dataset
       raise FileNotFoundError(
           f"TFDS dataset {cfg.name!r} split {split!r} could not be opened "
           f"(config keys data.name / data.split, data_dir={cfg.data_dir or 'default'}): "
           f"{type(e).__name__}: {e}. Prepare it first with "
-          f"`tfds build {cfg.name}` on a machine with network access, or point "
-          "data.data_dir at a prepared copy.") from e
+          f"`tfds build {cfg.name}` on a machine with network access, point "
+          "data.data_dir at a prepared copy, or set --config.data.download=True.") from e
     self.cfg = cfg
     info = getattr(self.ds, "dataset_info", None)
     label = info.features[cfg.label_key] if info and cfg.label_key in info.features else None
