@@ -229,7 +229,7 @@ def train_and_evaluate(config, workdir: str, mesh=None):
         if pending:
           flush(done)
         save(done)
-      if done % t.sample_every == 0 or done == t.num_steps:
+      if method.sample is not None and (done % t.sample_every == 0 or done == t.num_steps):
         write_samples(done)
       if method.eval_step is not None and (done % t.eval_every == 0 or done == t.num_steps):
         writer.write(done, evaluate(run, state, config.data.eval_split), prefix="eval/")

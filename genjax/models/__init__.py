@@ -1,11 +1,12 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
-from genjax.models import dcgan, vae
+from genjax.models import classifier, dcgan, vae
 from genjax.registry import Registry
 
 MODELS = Registry("model", "<model>.name")
 MODELS["dcgan_generator"] = dcgan.Generator
 MODELS["dcgan_discriminator"] = dcgan.Discriminator
 MODELS["conv_vae"] = vae.ConvVAE
+MODELS["conv_classifier"] = classifier.ConvClassifier
 
 
 def build(cfg, **overrides):

@@ -1,0 +1,211 @@
+"""Sample-quality metrics with provenance.
+
+  # a run's checkpoint(s) against its dataset's held-out split
+  python -m genjax.evaluate --workdir runs/dcgan --extractor classifier:runs/clf_mnist \
+      [--checkpoint latest|all|STEP] [--num_samples 5000] [--reference_split test]
+  # any two image sets: .npz (`images`), image folder, or tfds:NAME:SPLIT
+  python -m genjax.evaluate --samples a.npz --reference b_folder/ \
+      --extractor classifier:runs/clf_mnist [--out result.json]
+
+Reports FID (Fréchet distance of extractor features), KID (unbiased, mean/std
+over subsets), Inception-style score (IS, from the extractor's class
+probabilities), precision/recall and density/coverage (k-NN, k=5), with the
+checkpoint step, config hash, extractor id and weights hash, reference id,
+sample count, seed, genjax version and wall time. Results of --workdir runs go
+to workdir/eval/quality_<step>.json and a line of metrics.jsonl.
+"""
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+from absl import app, flags, logging
+
+import genjax
+from genjax import config_lib, data, images, metrics
+from genjax.logging import MetricWriter
+from genjax.metrics.extractors import build_extractor
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Run directory to evaluate.")
+flags.DEFINE_string("checkpoint", "latest", "latest, all, or a step number.")
+flags.DEFINE_integer("num_samples", 5000, "Generated samples per checkpoint.")
+flags.DEFINE_string("reference_split", None, "Reference split (default: data.eval_split).")
+flags.DEFINE_string("samples", None, "Two-set mode: samples (.npz, folder or tfds:NAME:SPLIT).")
+flags.DEFINE_string("reference", None, "Two-set mode: reference set, same forms.")
+flags.DEFINE_string("extractor", None, "Feature extractor, e.g. classifier:runs/clf_mnist.")
+flags.DEFINE_string("out", None, "Two-set mode: write the result JSON here.")
+flags.DEFINE_integer("seed", 0, "Sampling / subset seed.")
+flags.DEFINE_integer("kid_subsets", 100, "KID subsets.")
+flags.DEFINE_integer("kid_subset_size", 1000, "KID subset size.")
+flags.DEFINE_integer("max_features", 10000, "Features kept for KID and PR/DC.")
+flags.mark_flag_as_required("extractor")
+
+
+def load_image_set(spec: str, image_size: int, channels: int):
+  """uint8 NHWC images from an .npz, an image folder or tfds:NAME:SPLIT."""
+  if spec.endswith(".npz"):
+    with np.load(spec) as f:
+      if "images" not in f:
+        raise ValueError(f"{spec} has no 'images' array (keys: {list(f.keys())}).")
+      return f["images"]
+  cfg = config_lib.data_config("folder")
+  cfg.update(image_size=image_size, channels=channels, crop="resize")
+  if spec.startswith("tfds:"):
+    _, name, split = spec.split(":", 2)
+    cfg.update(source="tfds", name=name)
+  elif os.path.isdir(spec):
+    cfg.path, split = spec, "all"
+  else:
+    raise ValueError(f"Cannot read image set {spec!r}: give an .npz with 'images', an "
+                     "image folder, or tfds:NAME:SPLIT.")
+  source = data.build_source(cfg, split)
+  return source.get(np.arange(len(source)))["image"]
+
+
+class FeatureSet:
+  """Streaming Gaussian statistics plus the first `keep` features and probs."""
+
+  def __init__(self, keep: int):
+    self.keep, self.stats, self.kept, self.probs = keep, None, [], []
+
+  def add(self, feats, probs):
+    if self.stats is None:
+      self.stats = metrics.GaussianStats(feats.shape[1])
+    self.stats.update(feats)
+    room = self.keep - sum(len(k) for k in self.kept)
+    if room > 0:
+      self.kept.append(feats[:room])
+    self.probs.append(probs)
+    return self
+
+  @property
+  def features(self):
+    return np.concatenate(self.kept)
+
+  @classmethod
+  def of(cls, extractor, uint8_images, keep, batch=1000):
+    fs = cls(keep)
+    for i in range(0, len(uint8_images), batch):
+      fs.add(*extractor(uint8_images[i:i + batch]))
+    return fs
+
+
+def compare(samples: FeatureSet, reference: FeatureSet, seed=0, kid_subsets=100,
+            kid_subset_size=1000) -> dict:
+  s, r = samples.stats, reference.stats
+  kid_mean, kid_std = metrics.kernel_inception_distance(
+      reference.features, samples.features, kid_subsets, kid_subset_size, seed)
+  is_mean, is_std = metrics.inception_score(np.concatenate(samples.probs))
+  out = {"fid": metrics.frechet_distance(s.mean, s.cov, r.mean, r.cov),
+         "kid": kid_mean, "kid_std": kid_std, "is": is_mean, "is_std": is_std,
+         "num_samples": s.count, "num_reference": r.count}
+  out.update(metrics.precision_recall_density_coverage(reference.features, samples.features))
+  return out
+
+
+def reference_features(extractor, cfg, split, keep, cache_dir):
+  """Features of a dataset split, cached by (dataset, split, extractor weights)."""
+  key = json.dumps([cfg.source, cfg.name, cfg.path, split, cfg.image_size, cfg.channels,
+                    extractor.id, extractor.weights_hash], sort_keys=True)
+  ref_id = f"{cfg.source}:{cfg.name or cfg.path}:{split}:" + hashlib.sha256(
+      key.encode()).hexdigest()[:12]
+  path = os.path.join(cache_dir, f"reference_{ref_id.rsplit(':', 1)[1]}.npz")
+  if os.path.exists(path):
+    with np.load(path) as f:
+      fs = FeatureSet(keep)
+      fs.stats = metrics.GaussianStats(int(f["dim"]), int(f["count"]), f["total"], f["outer"])
+      fs.kept, fs.probs = [f["features"]], [f["probs"]]
+      return fs, ref_id
+  source = data.build_source(cfg, split)
+  fs = FeatureSet(keep)
+  for batch in data.eval_batches(source, 1000):
+    n = int(batch["mask"].sum())
+    fs.add(*[a[:n] for a in extractor(batch["image"])])
+  os.makedirs(cache_dir, exist_ok=True)
+  np.savez(path, dim=fs.stats.dim, count=fs.stats.count, total=fs.stats.total,
+           outer=fs.stats.outer, features=fs.features, probs=np.concatenate(fs.probs),
+           reference_id=ref_id, extractor=extractor.id, weights_hash=extractor.weights_hash)
+  return fs, ref_id
+
+
+def provenance(extractor, **extra):
+  return dict(extractor=extractor.id, extractor_weights_hash=extractor.weights_hash,
+              genjax_version=genjax.__version__, **extra)
+
+
+def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", num_samples=5000,
+                     reference_split=None, seed=0, keep=10000, kid_subsets=100,
+                     kid_subset_size=1000):
+  """Evaluates checkpoint(s) of a generator run; returns the result dicts."""
+  from genjax import checkpoint as ckpt_lib, run
+  t0 = time.time()
+  extractor = build_extractor(extractor_spec)
+  cfg = run.load_config(workdir)
+  split = reference_split or cfg.data.eval_split
+  reference, ref_id = reference_features(extractor, cfg.data, split, keep,
+                                         os.path.join(workdir, "eval"))
+  ckpt = ckpt_lib.Checkpointer(os.path.join(workdir, "checkpoints"))
+  steps = ckpt.all_steps() if checkpoint == "all" else [
+      ckpt.latest_step() if checkpoint == "latest" else int(checkpoint)]
+  ckpt.close()
+  writer, results = MetricWriter(workdir, tensorboard=False), []
+  for step in steps:
+    r, state, meta = run.restore_workdir(workdir, step)
+    samples = FeatureSet(keep)
+    for i in range(0, num_samples, 1000):
+      n = min(1000, num_samples - i)
+      imgs = images.to_uint8(r.sample(state, n, seed + i, batch_size=n))
+      samples.add(*extractor(imgs))
+    result = compare(samples, reference, seed, kid_subsets, kid_subset_size)
+    result["provenance"] = provenance(
+        extractor, checkpoint_step=meta["step"], config_hash=r.hash,
+        reference=ref_id, reference_split=split, num_samples=num_samples, seed=seed,
+        wall_time_s=time.time() - t0)
+    path = os.path.join(workdir, "eval", f"quality_{meta['step']:06d}.json")
+    with open(path, "w") as f:
+      json.dump(result, f, indent=2)
+    writer.write(meta["step"], {k: v for k, v in result.items()
+                                if isinstance(v, (int, float))}, prefix="quality/")
+    results.append(result)
+  writer.close()
+  return results
+
+
+def evaluate_sets(samples_spec, reference_spec, extractor_spec, seed=0, keep=10000,
+                  kid_subsets=100, kid_subset_size=1000):
+  t0 = time.time()
+  extractor = build_extractor(extractor_spec)
+  load = lambda s: load_image_set(s, extractor.image_size, extractor.channels)
+  samples = FeatureSet.of(extractor, load(samples_spec), keep)
+  reference = FeatureSet.of(extractor, load(reference_spec), keep)
+  result = compare(samples, reference, seed, kid_subsets, kid_subset_size)
+  result["provenance"] = provenance(extractor, samples=samples_spec,
+                                    reference=reference_spec, seed=seed,
+                                    wall_time_s=time.time() - t0)
+  return result
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+  kw = dict(seed=FLAGS.seed, keep=FLAGS.max_features, kid_subsets=FLAGS.kid_subsets,
+            kid_subset_size=FLAGS.kid_subset_size)
+  if FLAGS.workdir:
+    for res in evaluate_workdir(FLAGS.workdir, FLAGS.extractor, FLAGS.checkpoint,
+                                FLAGS.num_samples, FLAGS.reference_split, **kw):
+      print(json.dumps(res))
+  elif FLAGS.samples and FLAGS.reference:
+    res = evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw)
+    if FLAGS.out:
+      with open(FLAGS.out, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps(res))
+  else:
+    raise app.UsageError("Give --workdir, or --samples and --reference.")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,71 @@
+"""Supervised image classification (cross-entropy). Trained classifiers serve
+as in-domain feature extractors (`classifier:<workdir>`) and CAS judges."""
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from genjax import models
+from genjax.methods import common
+
+
+@flax.struct.dataclass
+class ClassifierState:
+  step: jax.Array
+  rng: jax.Array
+  net: common.Net
+  ema_params: dict  # used for evaluation and feature extraction
+
+
+class Classifier:
+  summary_keys = ("loss", "accuracy")
+  sample = None  # a classifier does not generate
+
+  def __init__(self, config):
+    self.config = config
+    self.model = models.build(config.model)
+    self.tx = common.make_optimizer(config.optim)
+    self.images_per_step = config.train.batch_size
+
+  def init_state(self, rng, batch) -> ClassifierState:
+    rng, k_init = jax.random.split(rng)
+    x = jnp.zeros(batch["image"].shape, jnp.float32)
+    net = common.init_net(self.model, self.tx, k_init, x)
+    return ClassifierState(step=jnp.zeros((), jnp.int32), rng=rng, net=net,
+                           ema_params=net.params)
+
+  def _loss(self, params, batch):
+    logits, _ = self.model.apply({"params": params}, batch["image"])
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
+    correct = (jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32)
+    return losses, correct
+
+  def train_step(self, state: ClassifierState, batch):
+    def loss_fn(params):
+      losses, correct = self._loss(params, batch)
+      return jnp.mean(losses), correct
+
+    (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
+    net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
+    ema = common.ema_update(state.ema_params, net.params, self.config.classifier.ema_decay,
+                            state.step)
+    metrics = {"loss": loss, "accuracy": jnp.mean(correct),
+               "grad_norm": common.global_norm(grads)}
+    return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics
+
+  def eval_step(self, state: ClassifierState, batch, rng):
+    del rng
+    losses, correct = self._loss(state.ema_params, batch)
+    m = batch["mask"]
+    return {"loss_sum": jnp.sum(m * losses), "correct": jnp.sum(m * correct),
+            "count": jnp.sum(m)}
+
+  def finalize_eval(self, sums, image_shape):
+    del image_shape
+    n = sums["count"]
+    return {"accuracy": sums["correct"] / n, "loss": sums["loss_sum"] / n, "count": int(n)}
+
+  def features(self, state: ClassifierState, images):
+    """(features, class probabilities) of float images in [-1, 1]."""
+    logits, feats = self.model.apply({"params": state.ema_params}, images)
+    return feats, jax.nn.softmax(logits)

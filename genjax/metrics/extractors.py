@@ -1,0 +1,61 @@
+"""Feature extractors, by name: `classifier:<workdir>` (a classifier trained by
+genjax) today. Each maps uint8 NHWC images to (features, class probabilities)
+and identifies itself (`id`, `weights_hash`) for provenance."""
+import hashlib
+import os
+
+import jax
+import numpy as np
+
+from genjax import data
+from genjax.data import sources
+
+
+def tree_hash(tree) -> str:
+  h = hashlib.sha256()
+  for leaf in jax.tree.leaves(tree):
+    h.update(np.asarray(leaf).tobytes())
+  return h.hexdigest()[:16]
+
+
+class ClassifierExtractor:
+  """Penultimate features and softmax of a genjax classifier run."""
+
+  def __init__(self, workdir: str, step=None):
+    from genjax import run  # run imports metrics users; keep the import local
+    r, state, meta = run.restore_workdir(workdir, step)
+    if r.config.method != "classifier":
+      raise ValueError(f"{workdir!r} is a {r.config.method!r} run; the classifier "
+                       "extractor needs a run of configs/classifier.py.")
+    self.state, self.method = state, r.method
+    self.image_size, self.channels = r.config.data.image_size, r.config.data.channels
+    self.id = f"classifier:{os.path.abspath(workdir)}@{meta['step']}"
+    self.weights_hash = tree_hash(state.ema_params)
+    self._fn = jax.jit(lambda s, x: self.method.features(s, data.normalize({"image": x})["image"]))
+
+  def __call__(self, uint8_images, batch_size: int = 500):
+    uint8_images = self.fit(uint8_images)
+    feats, probs = [], []
+    for i in range(0, len(uint8_images), batch_size):
+      f, p = self._fn(self.state, uint8_images[i:i + batch_size])
+      feats.append(np.asarray(f))
+      probs.append(np.asarray(p))
+    return np.concatenate(feats), np.concatenate(probs)
+
+  def fit(self, uint8_images):
+    """Resizes / converts channels to what the classifier was trained on."""
+    x = np.asarray(uint8_images)
+    if x.shape[1:] == (self.image_size, self.image_size, self.channels):
+      return x
+    return np.stack([sources.prepare_image(im, self.image_size, self.channels, "resize")
+                     for im in x])
+
+
+def build_extractor(spec: str):
+  kind, _, arg = spec.partition(":")
+  if kind == "classifier" and arg:
+    return ClassifierExtractor(arg)
+  raise ValueError(f"Unknown feature extractor {spec!r} (--extractor); use "
+                   "classifier:<workdir of a configs/classifier.py run>.")
+
+

@@ -1,0 +1,91 @@
+"""Metrics against references and their defining properties."""
+import numpy as np
+import pytest
+import scipy.linalg
+from skimage.metrics import structural_similarity
+
+from genjax import metrics
+
+
+def features(n, d=16, shift=0.0, seed=0):
+  """n draws of one correlated Gaussian (fixed mixing), shifted by `shift`."""
+  mix = np.random.default_rng(100).normal(size=(d, d)) / np.sqrt(d)
+  return np.random.default_rng(seed).normal(size=(n, d)) @ mix + shift
+
+
+def scipy_frechet(mu1, c1, mu2, c2):
+  covmean = scipy.linalg.sqrtm(c1 @ c2).real
+  return float(np.sum((mu1 - mu2) ** 2) + np.trace(c1 + c2 - 2 * covmean))
+
+
+def test_frechet_distance_matches_scipy_sqrtm_reference():
+  a, b = features(500, seed=1), features(400, shift=0.3, seed=2)
+  args = (a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+  np.testing.assert_allclose(metrics.frechet_distance(*args), scipy_frechet(*args), rtol=1e-6)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
+  a = features(2000, seed=3)
+  s = metrics.GaussianStats(16).update(a)
+  assert abs(metrics.frechet_distance(s.mean, s.cov, s.mean, s.cov)) < 1e-8
+  rng = np.random.default_rng(4)
+  dists = []
+  for sigma in (0.1, 0.5, 1.0):
+    n = metrics.GaussianStats(16).update(a + sigma * rng.normal(size=a.shape))
+    dists.append(metrics.frechet_distance(s.mean, s.cov, n.mean, n.cov))
+  assert 0 < dists[0] < dists[1] < dists[2]
+
+
+def test_streaming_statistics_equal_batch_statistics(tmp_path):
+  a = features(1001, seed=5)
+  s = metrics.GaussianStats(16)
+  for i in range(0, len(a), 97):
+    s.update(a[i:i + 97])
+  assert s.count == 1001
+  np.testing.assert_allclose(s.mean, a.mean(0), rtol=1e-10, atol=1e-12)
+  np.testing.assert_allclose(s.cov, np.cov(a, rowvar=False), rtol=1e-9, atol=1e-12)
+  s.save(str(tmp_path / "stats.npz"), dataset="toy")
+  loaded = metrics.GaussianStats.load(str(tmp_path / "stats.npz"))
+  np.testing.assert_allclose(loaded.cov, s.cov)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
+  real, same = features(1000, seed=6), features(1000, seed=7)
+  mean, std = metrics.kernel_inception_distance(real, same, num_subsets=20, subset_size=500)
+  assert abs(mean) < 3 * std + 1e-3
+  shifted, _ = metrics.kernel_inception_distance(real, features(1000, shift=0.5, seed=8),
+                                                 num_subsets=20, subset_size=500)
+  assert shifted > 10 * max(abs(mean), std)
+
+
+def test_inception_score_of_uniform_and_confident_predictions():
+  assert metrics.inception_score(np.full((100, 10), 0.1), splits=5)[0] == pytest.approx(1.0)
+  confident = np.eye(10)[np.arange(100) % 10]  # each class equally often, certain
+  assert metrics.inception_score(confident, splits=5)[0] == pytest.approx(10.0, rel=1e-6)
+
+
+def test_precision_recall_density_coverage_identical_and_disjoint_sets():
+  a = features(300, seed=9)
+  same = metrics.precision_recall_density_coverage(a, a, k=5)
+  assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+  assert same["density"] >= 1.0
+  far = metrics.precision_recall_density_coverage(a, a + 100.0, k=5)
+  assert far["precision"] == far["recall"] == far["coverage"] == far["density"] == 0.0
+
+
+def test_psnr_and_l1_known_values():
+  a = np.zeros((2, 8, 8, 3), np.float32)
+  b = a + 0.1
+  np.testing.assert_allclose(metrics.psnr(a, b), 10 * np.log10(4 / 0.01), rtol=1e-5)
+  np.testing.assert_allclose(metrics.l1(a, b), 0.1, rtol=1e-6)
+
+
+def test_ssim_matches_scikit_image():
+  rng = np.random.default_rng(10)
+  a = rng.uniform(-1, 1, size=(2, 32, 32, 3)).astype(np.float32)
+  b = np.clip(a + 0.2 * rng.normal(size=a.shape), -1, 1).astype(np.float32)
+  ours = np.asarray(metrics.ssim(a, b))
+  ref = [structural_similarity(x, y, data_range=2.0, channel_axis=-1, gaussian_weights=True,
+                               sigma=1.5, use_sample_covariance=False) for x, y in zip(a, b)]
+  np.testing.assert_allclose(ours, ref, rtol=1e-4)
+  np.testing.assert_allclose(metrics.ssim(a, a), 1.0, rtol=1e-6)
