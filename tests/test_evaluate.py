@@ -38,11 +38,12 @@ def test_two_set_mode_identical_sets_score_perfectly(classifier_dir, tmp_path):
   a = mnist_test_npz(tmp_path / "a.npz")
   same = evaluate.evaluate_sets(a, a, f"classifier:{classifier_dir}", kid_subsets=5,
                                 kid_subset_size=200)
-  assert abs(same["fid"]) < 1e-6 and same["precision"] == same["recall"] == 1.0
+  assert abs(same["fid"]) < 1e-4 and same["precision"] == same["recall"] == 1.0
   noisy = evaluate.evaluate_sets(mnist_test_npz(tmp_path / "n.npz", 0.5), a,
                                  f"classifier:{classifier_dir}", kid_subsets=5,
                                  kid_subset_size=200)
-  assert noisy["fid"] > 1e-3 and noisy["kid"] > same["kid"]
+  assert noisy["fid"] > 1.0, noisy
+  assert noisy["kid"] > same["kid"] and noisy["precision"] < 1.0
   prov = noisy["provenance"]
   assert prov["extractor"].startswith("classifier:") and len(prov["extractor_weights_hash"]) == 16
 

@@ -9,7 +9,7 @@ from genjax.models.layers import Conv2D
 
 
 class ConvClassifier(nn.Module):
-  """[Conv3 s1 w ReLU, Conv3 s2 w ReLU] per width -> mean pool -> Dense feature_dim
+  """[Conv3 s1 w ReLU, Conv3 s2 w ReLU] per width -> flatten -> Dense feature_dim
   ReLU (the features) -> Dense num_classes. Returns (logits, features)."""
   widths: Sequence[int] = (32, 64)
   feature_dim: int = 128
@@ -24,7 +24,7 @@ class ConvClassifier(nn.Module):
     for w in self.widths:
       x = nn.relu(Conv2D(w, stride=1, **kw)(x))
       x = nn.relu(Conv2D(w, stride=2, **kw)(x))
-    x = jnp.mean(x, axis=(1, 2))
+    x = x.reshape(x.shape[0], -1)
     features = nn.relu(nn.Dense(self.feature_dim, dtype=self.dtype)(x))
     logits = nn.Dense(self.num_classes, dtype=self.dtype)(features)
     return logits.astype(jnp.float32), features.astype(jnp.float32)
