@@ -32,6 +32,7 @@ def get_config(arg: str = "mnist"):
       beta=1.0,           # weight of the KL term (beta-VAE); likelihoods use beta=1
       binarize=True,      # Bernoulli decoder: threshold pixels at 0.5
       ema_decay=0.0,      # EMA of weights used for eval and sampling (0 = off)
+      iwae_k=100,         # importance samples for the held-out IWAE bound (0 = off)
   )
   config.optim = config_lib.adam(1e-3, 0.9)
   config.train = config_lib.train_config(batch_size=128, num_steps=20_000)
@@ -42,5 +43,6 @@ def get_config(arg: str = "mnist"):
   if arg == "smoke":
     config.model.widths = (8, 16)
     config.model.latent_dim = 4
+    config.vae.iwae_k = 8
     config_lib.smoke(config)
   return config

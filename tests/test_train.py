@@ -61,6 +61,7 @@ def test_vae_reports_heldout_nats_and_bits_per_dim(tmp_path):
   np.testing.assert_allclose(ev["eval/nats"], ev["eval/rec"] + ev["eval/kl"], rtol=1e-5)
   # An untrained Bernoulli decoder is near 784 ln 2 = 543 nats; training lowers it.
   assert 0 < ev["eval/nats"] < 784 * np.log(2)
+  assert ev["eval/iwae_k"] == 8 and 0 < ev["eval/iwae_nats"] < ev["eval/nats"]
 
 
 @pytest.mark.parametrize("name,overrides", [

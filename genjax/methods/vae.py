@@ -66,17 +66,38 @@ class VAE:
     return VAEState(step=jnp.zeros((), jnp.int32), rng=rng, net=net,
                     ema_params=net.params)
 
+  def _nll(self, params, x, out, k_u):
+    """-log p(x | z) per image in nats on the discrete data, given decoder output."""
+    if self.decoder == "bernoulli":
+      target = (x > 0).astype(jnp.float32) if self.config.vae.binarize else (x + 1) / 2
+      return bernoulli_nll(out, target)
+    y = x + BIN_WIDTH * (jax.random.uniform(k_u, x.shape) - 0.5)
+    return gaussian_nll(out, params["log_scale"], y) - x[0].size * math.log(BIN_WIDTH)
+
   def _terms(self, params, x, rng):
     """Per-image (reconstruction NLL, KL) in nats on the discrete data."""
     k_z, k_u = jax.random.split(rng)
     out, mean, logvar = self.model.apply({"params": params}, x, k_z)
-    if self.decoder == "bernoulli":
-      target = (x > 0).astype(jnp.float32) if self.config.vae.binarize else (x + 1) / 2
-      rec = bernoulli_nll(out, target)
-    else:
-      y = x + BIN_WIDTH * (jax.random.uniform(k_u, x.shape) - 0.5)
-      rec = gaussian_nll(out, params["log_scale"], y) - x[0].size * math.log(BIN_WIDTH)
-    return rec, gaussian_kl(mean, logvar)
+    return self._nll(params, x, out, k_u), gaussian_kl(mean, logvar)
+
+  def iwae_nats(self, params, x, rng, k: int):
+    """-log (1/k sum_i p(x, z_i) / q(z_i | x)), z_i ~ q(z | x): the importance
+    weighted bound (Burda et al. 2016) per image; k=1 is the ELBO, and the
+    bound tightens as k grows."""
+    mean, logvar = self.model.apply({"params": params}, x, method=self.model.encode)
+    k_u, k_z = jax.random.split(rng)
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+
+    def log_weight(key):
+      eps = jax.random.normal(key, mean.shape)
+      z = mean + jnp.exp(0.5 * logvar) * eps
+      out = self.model.apply({"params": params}, z, method=self.model.decode)
+      log_pz = jnp.sum(-0.5 * z ** 2 - half_log_2pi, -1)
+      log_qz = jnp.sum(-0.5 * eps ** 2 - 0.5 * logvar - half_log_2pi, -1)
+      return -self._nll(params, x, out, k_u) + log_pz - log_qz
+
+    log_w = jax.lax.map(log_weight, jax.random.split(k_z, k))  # (k, batch)
+    return -(jax.scipy.special.logsumexp(log_w, axis=0) - math.log(k))
 
   def train_step(self, state: VAEState, batch):
     rng = jax.random.fold_in(state.rng, state.step)
@@ -98,19 +119,29 @@ class VAE:
 
   def eval_step(self, state: VAEState, batch, rng):
     """Sums over the real rows (batch["mask"]) of -ELBO and its parts."""
-    rec, kl = self._terms(state.ema_params, batch["image"], rng)
+    k_elbo, k_iwae = jax.random.split(rng)
+    rec, kl = self._terms(state.ema_params, batch["image"], k_elbo)
     m = batch["mask"]
-    return {"nats_sum": jnp.sum(m * (rec + kl)), "rec_sum": jnp.sum(m * rec),
+    sums = {"nats_sum": jnp.sum(m * (rec + kl)), "rec_sum": jnp.sum(m * rec),
             "kl_sum": jnp.sum(m * kl), "count": jnp.sum(m)}
+    if self.config.vae.iwae_k:
+      sums["iwae_sum"] = jnp.sum(m * self.iwae_nats(state.ema_params, batch["image"],
+                                                    k_iwae, self.config.vae.iwae_k))
+    return sums
 
   def finalize_eval(self, sums, image_shape):
     n = sums["count"]
+    to_bits = 1.0 / (math.prod(image_shape) * math.log(2))
     nats = sums["nats_sum"] / n
-    return {"nats": nats, "bits_per_dim": nats / (math.prod(image_shape) * math.log(2)),
-            "rec": sums["rec_sum"] / n, "kl": sums["kl_sum"] / n, "count": int(n),
-            "likelihood": (f"{self.decoder} decoder, "
-                           + ("binarised pixels" if self.decoder == "bernoulli"
-                              and self.config.vae.binarize else "8-bit discrete bound"))}
+    out = {"nats": nats, "bits_per_dim": nats * to_bits,
+           "rec": sums["rec_sum"] / n, "kl": sums["kl_sum"] / n, "count": int(n),
+           "likelihood": (f"{self.decoder} decoder, "
+                          + ("binarised pixels" if self.decoder == "bernoulli"
+                             and self.config.vae.binarize else "8-bit discrete bound"))}
+    if "iwae_sum" in sums:
+      out.update(iwae_nats=sums["iwae_sum"] / n, iwae_bits_per_dim=sums["iwae_sum"] / n * to_bits,
+                 iwae_k=self.config.vae.iwae_k)
+    return out
 
   def sample(self, state: VAEState, rng, n: int):
     z = jax.random.normal(rng, (n, self.model.latent_dim))
