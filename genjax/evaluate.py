@@ -40,6 +40,10 @@ flags.DEFINE_integer("seed", 0, "Sampling / subset seed.")
 flags.DEFINE_integer("kid_subsets", 100, "KID subsets.")
 flags.DEFINE_integer("kid_subset_size", 1000, "KID subset size.")
 flags.DEFINE_integer("max_features", 10000, "Features kept for KID and PR/DC.")
+flags.DEFINE_bool("memorization", True, "Workdir mode: nearest training image of each "
+                  "kept sample vs of held-out images (pixel and feature space).")
+flags.DEFINE_float("near_copy_quantile", 0.01, "Held-out distance quantile defining a "
+                   "near copy.")
 flags.mark_flag_as_required("extractor")
 
 
@@ -135,9 +139,20 @@ def provenance(extractor, **extra):
               genjax_version=genjax.__version__, **extra)
 
 
+def split_images(cfg, split):
+  source = data.build_source(cfg, split)
+  return source.get(np.arange(len(source)))["image"]
+
+
+def memorization_check(extractor, sample_images, sample_features, train, heldout, quantile):
+  """metrics.memorization in pixel and extractor-feature space."""
+  feats = (sample_features, extractor(train)[0], extractor(heldout)[0])
+  return metrics.memorization(sample_images, train, heldout, quantile, feats)
+
+
 def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", num_samples=5000,
                      reference_split=None, seed=0, keep=10000, kid_subsets=100,
-                     kid_subset_size=1000):
+                     kid_subset_size=1000, memorization=True, near_copy_quantile=0.01):
   """Evaluates checkpoint(s) of a generator run; returns the result dicts."""
   from genjax import checkpoint as ckpt_lib, run
   t0 = time.time()
@@ -153,12 +168,23 @@ def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", num_samples=5
   writer, results = MetricWriter(workdir, tensorboard=False), []
   for step in steps:
     r, state, meta = run.restore_workdir(workdir, step)
-    samples = FeatureSet(keep)
+    samples, kept_images = FeatureSet(keep), []
     for i in range(0, num_samples, 1000):
       n = min(1000, num_samples - i)
       imgs = images.to_uint8(r.sample(state, n, seed + i, batch_size=n))
       samples.add(*extractor(imgs))
+      kept_images.append(imgs[:max(0, keep - i)])
     result = compare(samples, reference, seed, kid_subsets, kid_subset_size)
+    if memorization:
+      kept_images = np.concatenate(kept_images)
+      train = split_images(cfg.data, cfg.data.split)
+      result["memorization"] = mem = memorization_check(
+          extractor, kept_images, samples.features, train,
+          split_images(cfg.data, split), near_copy_quantile)
+      images.save_png(os.path.join(workdir, "eval", f"closest_pairs_{meta['step']:06d}.png"),
+                      metrics.closest_pairs_grid(kept_images, train, mem["closest_pairs"]),
+                      {"step": meta["step"], "what": "sample | nearest training image"})
+      result["near_copy_fraction"] = mem["pixel"]["near_copy_fraction"]
     result["provenance"] = provenance(
         extractor, checkpoint_step=meta["step"], config_hash=r.hash,
         reference=ref_id, reference_split=split, num_samples=num_samples, seed=seed,
@@ -195,7 +221,9 @@ def main(argv):
             kid_subset_size=FLAGS.kid_subset_size)
   if FLAGS.workdir:
     for res in evaluate_workdir(FLAGS.workdir, FLAGS.extractor, FLAGS.checkpoint,
-                                FLAGS.num_samples, FLAGS.reference_split, **kw):
+                                FLAGS.num_samples, FLAGS.reference_split, **kw,
+                                memorization=FLAGS.memorization,
+                                near_copy_quantile=FLAGS.near_copy_quantile):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw)

@@ -63,7 +63,11 @@ def test_evaluate_workdir_writes_results_with_provenance(classifier_dir, tmp_pat
   assert prov["config_hash"] == run.config_hash(run.load_config(wd))
   assert prov["reference_split"] == "test" and prov["reference"].startswith("mnist5k")
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
-  assert "quality/fid" in rows[-1]
+  assert "quality/fid" in rows[-1] and "quality/near_copy_fraction" in rows[-1]
+  mem = result["memorization"]
+  assert mem["pixel"]["heldout_near_copy_fraction"] == pytest.approx(0.01, abs=0.005)
+  assert 0.0 <= mem["feature"]["near_copy_fraction"] <= 1.0
+  assert os.path.exists(os.path.join(wd, "eval", "closest_pairs_000004.png"))
 
 
 def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):

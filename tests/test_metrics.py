@@ -89,3 +89,28 @@ def test_ssim_matches_scikit_image():
                                sigma=1.5, use_sample_covariance=False) for x, y in zip(a, b)]
   np.testing.assert_allclose(ours, ref, rtol=1e-4)
   np.testing.assert_allclose(metrics.ssim(a, a), 1.0, rtol=1e-6)
+
+
+def test_memorization_flags_copies_of_training_images():
+  rng = np.random.default_rng(11)
+  train = rng.integers(0, 255, (200, 8, 8, 1), np.uint8)
+  heldout = rng.integers(0, 255, (100, 8, 8, 1), np.uint8)
+  fresh = rng.integers(0, 255, (100, 8, 8, 1), np.uint8)
+  copies = train[:100].copy()
+  copies[:, 0, 0, 0] ^= 1  # near-identical copies
+  fresh_result = metrics.memorization(fresh, train, heldout, quantile=0.05)
+  copy_result = metrics.memorization(copies, train, heldout, quantile=0.05)
+  assert copy_result["pixel"]["near_copy_fraction"] == 1.0
+  assert fresh_result["pixel"]["near_copy_fraction"] < 0.2
+  assert copy_result["closest_pairs"][0][1] == copy_result["closest_pairs"][0][0]
+  grid = metrics.closest_pairs_grid(copies, train, copy_result["closest_pairs"])
+  assert grid.ndim == 3 and grid.dtype == np.uint8
+
+
+def test_nearest_neighbour_matches_brute_force():
+  rng = np.random.default_rng(12)
+  q, k = rng.normal(size=(50, 7)), rng.normal(size=(80, 7))
+  d, i = metrics.nearest(q, k, block=16)
+  full = np.linalg.norm(q[:, None] - k[None], axis=-1)
+  np.testing.assert_array_equal(i, full.argmin(1))
+  np.testing.assert_allclose(d, full.min(1), rtol=1e-4, atol=1e-4)
