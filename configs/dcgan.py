@@ -49,6 +49,7 @@ def get_config(arg: str = "mnist"):
   config.optim_d = config_lib.adam(2e-4, 0.5)
   config.train = config_lib.train_config(batch_size=64, num_steps=20_000)
   config.eval = config_lib.eval_config()
+  config.evals = config_lib.evals_config()
   if dataset == "mnist":
     config.gan.ema_decay = 0.99  # short runs: a 0.999 average lags behind G
     config.train.update(batch_size=128, num_steps=5000, log_every=50, sample_every=500,

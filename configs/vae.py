@@ -37,6 +37,7 @@ def get_config(arg: str = "mnist"):
   config.optim = config_lib.adam(1e-3, 0.9)
   config.train = config_lib.train_config(batch_size=128, num_steps=20_000)
   config.eval = config_lib.eval_config()
+  config.evals = config_lib.evals_config()
   if dataset == "mnist":
     config.train.update(num_steps=3000, log_every=100, sample_every=1000,
                         checkpoint_every=1000, eval_every=1000)

@@ -62,6 +62,19 @@ def eval_config(**overrides) -> ml_collections.ConfigDict:
   return cfg
 
 
+def evals_config() -> ml_collections.ConfigDict:
+  """Evaluators run inside training (genjax.evaluate runs the same code)."""
+  return ml_collections.ConfigDict(dict(
+      quality=dict(
+          every=0,            # steps between sample-quality evals (0 = off)
+          extractor="",       # e.g. classifier:runs/clf_mnist
+          num_samples=2000,
+          reference_split="",  # "" = data.eval_split
+          memorization=True,
+      ),
+  ))
+
+
 def adam(lr=2e-4, b1=0.5, b2=0.999) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(name="adam", lr=lr, b1=b1, b2=b2,
                                         weight_decay=0.0, grad_clip=0.0))

@@ -150,52 +150,73 @@ def memorization_check(extractor, sample_images, sample_features, train, heldout
   return metrics.memorization(sample_images, train, heldout, quantile, feats)
 
 
-def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", num_samples=5000,
-                     reference_split=None, seed=0, keep=10000, kid_subsets=100,
-                     kid_subset_size=1000, memorization=True, near_copy_quantile=0.01):
-  """Evaluates checkpoint(s) of a generator run; returns the result dicts."""
+class QualityEvaluator:
+  """Sample quality of a generator run against its dataset, at any state.
+
+  Builds the extractor and the reference features once; `__call__(run, state,
+  step)` samples, scores, writes workdir/eval/quality_<step>.json and a
+  `quality/*` line of metrics.jsonl. Used by genjax.evaluate and, on the
+  config.evals.quality schedule, inside training.
+  """
+
+  def __init__(self, workdir, cfg, extractor_spec, num_samples=5000, reference_split=None,
+               seed=0, keep=10000, kid_subsets=100, kid_subset_size=1000,
+               memorization=True, near_copy_quantile=0.01):
+    self.workdir, self.cfg, self.seed, self.keep = workdir, cfg, seed, keep
+    self.num_samples, self.memorization = num_samples, memorization
+    self.kid, self.quantile = (kid_subsets, kid_subset_size), near_copy_quantile
+    self.extractor = build_extractor(extractor_spec)
+    self.split = reference_split or cfg.data.eval_split
+    self.reference, self.ref_id = reference_features(
+        self.extractor, cfg.data, self.split, keep, os.path.join(workdir, "eval"))
+    self.writer = MetricWriter(workdir, tensorboard=False)
+
+  def __call__(self, r, state, step: int) -> dict:
+    t0 = time.time()
+    samples, kept_images = FeatureSet(self.keep), []
+    for i in range(0, self.num_samples, 1000):
+      n = min(1000, self.num_samples - i)
+      imgs = images.to_uint8(r.sample(state, n, self.seed + i, batch_size=n))
+      samples.add(*self.extractor(imgs))
+      kept_images.append(imgs[:max(0, self.keep - i)])
+    result = compare(samples, self.reference, self.seed, *self.kid)
+    if self.memorization:
+      kept_images = np.concatenate(kept_images)
+      train = split_images(self.cfg.data, self.cfg.data.split)
+      result["memorization"] = mem = memorization_check(
+          self.extractor, kept_images, samples.features, train,
+          split_images(self.cfg.data, self.split), self.quantile)
+      images.save_png(os.path.join(self.workdir, "eval", f"closest_pairs_{step:06d}.png"),
+                      metrics.closest_pairs_grid(kept_images, train, mem["closest_pairs"]),
+                      r.provenance(step, what="sample | nearest training image"))
+      result["near_copy_fraction"] = mem["pixel"]["near_copy_fraction"]
+    result["provenance"] = provenance(
+        self.extractor, checkpoint_step=int(step), config_hash=r.hash,
+        reference=self.ref_id, reference_split=self.split, num_samples=self.num_samples,
+        seed=self.seed, wall_time_s=time.time() - t0)
+    with open(os.path.join(self.workdir, "eval", f"quality_{step:06d}.json"), "w") as f:
+      json.dump(result, f, indent=2)
+    self.writer.write(step, {k: v for k, v in result.items()
+                             if isinstance(v, (int, float))}, prefix="quality/")
+    return result
+
+  def close(self):
+    self.writer.close()
+
+
+def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", **options):
+  """Evaluates checkpoint(s) (latest, all or a step) of a generator run."""
   from genjax import checkpoint as ckpt_lib, run
-  t0 = time.time()
-  extractor = build_extractor(extractor_spec)
-  cfg = run.load_config(workdir)
-  split = reference_split or cfg.data.eval_split
-  reference, ref_id = reference_features(extractor, cfg.data, split, keep,
-                                         os.path.join(workdir, "eval"))
+  evaluator = QualityEvaluator(workdir, run.load_config(workdir), extractor_spec, **options)
   ckpt = ckpt_lib.Checkpointer(os.path.join(workdir, "checkpoints"))
   steps = ckpt.all_steps() if checkpoint == "all" else [
       ckpt.latest_step() if checkpoint == "latest" else int(checkpoint)]
   ckpt.close()
-  writer, results = MetricWriter(workdir, tensorboard=False), []
+  results = []
   for step in steps:
     r, state, meta = run.restore_workdir(workdir, step)
-    samples, kept_images = FeatureSet(keep), []
-    for i in range(0, num_samples, 1000):
-      n = min(1000, num_samples - i)
-      imgs = images.to_uint8(r.sample(state, n, seed + i, batch_size=n))
-      samples.add(*extractor(imgs))
-      kept_images.append(imgs[:max(0, keep - i)])
-    result = compare(samples, reference, seed, kid_subsets, kid_subset_size)
-    if memorization:
-      kept_images = np.concatenate(kept_images)
-      train = split_images(cfg.data, cfg.data.split)
-      result["memorization"] = mem = memorization_check(
-          extractor, kept_images, samples.features, train,
-          split_images(cfg.data, split), near_copy_quantile)
-      images.save_png(os.path.join(workdir, "eval", f"closest_pairs_{meta['step']:06d}.png"),
-                      metrics.closest_pairs_grid(kept_images, train, mem["closest_pairs"]),
-                      {"step": meta["step"], "what": "sample | nearest training image"})
-      result["near_copy_fraction"] = mem["pixel"]["near_copy_fraction"]
-    result["provenance"] = provenance(
-        extractor, checkpoint_step=meta["step"], config_hash=r.hash,
-        reference=ref_id, reference_split=split, num_samples=num_samples, seed=seed,
-        wall_time_s=time.time() - t0)
-    path = os.path.join(workdir, "eval", f"quality_{meta['step']:06d}.json")
-    with open(path, "w") as f:
-      json.dump(result, f, indent=2)
-    writer.write(meta["step"], {k: v for k, v in result.items()
-                                if isinstance(v, (int, float))}, prefix="quality/")
-    results.append(result)
-  writer.close()
+    results.append(evaluator(r, state, meta["step"]))
+  evaluator.close()
   return results
 
 
@@ -221,7 +242,8 @@ def main(argv):
             kid_subset_size=FLAGS.kid_subset_size)
   if FLAGS.workdir:
     for res in evaluate_workdir(FLAGS.workdir, FLAGS.extractor, FLAGS.checkpoint,
-                                FLAGS.num_samples, FLAGS.reference_split, **kw,
+                                num_samples=FLAGS.num_samples,
+                                reference_split=FLAGS.reference_split, **kw,
                                 memorization=FLAGS.memorization,
                                 near_copy_quantile=FLAGS.near_copy_quantile):
       print(json.dumps(res))

@@ -140,6 +140,20 @@ def evaluate(run: Run, state, split: str, writer=None):
           for k, v in result.items()}
 
 
+def _quality_evaluator(config, workdir, method):
+  """The in-training sample-quality evaluator, when config.evals.quality asks."""
+  q = config.get("evals", {}).get("quality")
+  if not q or not q.every or method.sample is None:
+    return None
+  if not q.extractor:
+    raise ValueError("config.evals.quality.every is set but evals.quality.extractor is "
+                     "empty; give e.g. --config.evals.quality.extractor=classifier:DIR.")
+  from genjax.evaluate import QualityEvaluator  # evaluate imports run lazily too
+  return QualityEvaluator(workdir, config, q.extractor, num_samples=q.num_samples,
+                          reference_split=q.reference_split or None,
+                          seed=config.eval.seed, memorization=q.memorization)
+
+
 class _Preemption:
   """Turns SIGTERM into a flag the loop checks after each step."""
 
@@ -185,6 +199,7 @@ def train_and_evaluate(config, workdir: str, mesh=None):
 
   train_step = run.train_step()
   writer = MetricWriter(workdir, tensorboard=t.tensorboard)
+  quality = _quality_evaluator(config, workdir, method)
   progress = Progress(start, t.num_steps, method.images_per_step, t.progress)
   preempt = _Preemption()
   pending, last_good, last_log = [], start, (start, time.time())
@@ -233,6 +248,8 @@ def train_and_evaluate(config, workdir: str, mesh=None):
         write_samples(done)
       if method.eval_step is not None and (done % t.eval_every == 0 or done == t.num_steps):
         writer.write(done, evaluate(run, state, config.data.eval_split), prefix="eval/")
+      if quality and (done % config.evals.quality.every == 0 or done == t.num_steps):
+        quality(run, state, done)
     batches.close()
     if preempt.requested and ckpt.latest_step() != step:
       if pending:
@@ -245,4 +262,6 @@ def train_and_evaluate(config, workdir: str, mesh=None):
     ckpt.wait()
     ckpt.close()
     writer.close()
+    if quality:
+      quality.close()
   return state

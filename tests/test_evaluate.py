@@ -76,3 +76,22 @@ def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):
   np.savez(tmp_path / "x.npz", pics=np.zeros(3))
   with pytest.raises(ValueError, match="no 'images'"):
     evaluate.load_image_set(str(tmp_path / "x.npz"), 28, 1)
+
+
+def test_quality_evaluator_runs_inside_training_on_schedule(classifier_dir, tmp_path):
+  wd = str(tmp_path / "sched")
+  cfg = load_config("dcgan", "smoke")
+  cfg.evals.quality.update(every=2, extractor=f"classifier:{classifier_dir}",
+                           num_samples=200, memorization=False)
+  run.train_and_evaluate(cfg, wd)
+  assert sorted(f for f in os.listdir(os.path.join(wd, "eval")) if f.startswith("quality")) == [
+      "quality_000002.json", "quality_000004.json"]
+  rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
+  assert [r["step"] for r in rows if "quality/fid" in r] == [2, 4]
+
+
+def test_quality_schedule_without_extractor_is_a_clear_error(tmp_path):
+  cfg = load_config("dcgan", "smoke")
+  cfg.evals.quality.every = 2
+  with pytest.raises(ValueError, match="evals.quality.extractor"):
+    run.train_and_evaluate(cfg, str(tmp_path))
