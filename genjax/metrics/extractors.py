@@ -1,5 +1,5 @@
 """Feature extractors, by name: `classifier:<workdir>` (a classifier trained by
-genjax) today. Each maps uint8 NHWC images to (features, class probabilities)
+genjax) and `inception_v3:<weights.npz>` (the FID Inception network). Each maps uint8 NHWC images to (features, class probabilities)
 and identifies itself (`id`, `weights_hash`) for provenance."""
 import hashlib
 import os
@@ -51,11 +51,44 @@ class ClassifierExtractor:
                      for im in x])
 
 
+class InceptionExtractor:
+  """Pool features (2048) and class probabilities (1008) of the FID Inception-v3."""
+  image_size, channels = 299, 3
+
+  def __init__(self, weights_path: str):
+    from genjax.metrics import inception
+    if not os.path.exists(weights_path):
+      raise FileNotFoundError(
+          f"Inception weights {weights_path!r} not found. genjax ships none: convert "
+          "pytorch-fid's FID weights once (see genjax/metrics/inception.py).")
+    self.variables = inception.load_weights(weights_path)
+    self.id = f"inception_v3:{os.path.abspath(weights_path)}"
+    self.weights_hash = tree_hash(self.variables)
+    model = inception.FIDInceptionV3()
+
+    def fn(variables, x):
+      feats, logits = model.apply(variables, data.normalize({"image": x})["image"])
+      return feats, jax.nn.softmax(logits)
+    self._fn = jax.jit(fn)
+
+  def __call__(self, uint8_images, batch_size: int = 100):
+    feats, probs = [], []
+    for i in range(0, len(uint8_images), batch_size):
+      f, p = self._fn(self.variables, np.asarray(uint8_images[i:i + batch_size]))
+      feats.append(np.asarray(f))
+      probs.append(np.asarray(p))
+    return np.concatenate(feats), np.concatenate(probs)
+
+
 def build_extractor(spec: str):
+  """`classifier:<workdir>` or `inception_v3:<converted weights .npz>`."""
   kind, _, arg = spec.partition(":")
   if kind == "classifier" and arg:
     return ClassifierExtractor(arg)
+  if kind == "inception_v3" and arg:
+    return InceptionExtractor(arg)
   raise ValueError(f"Unknown feature extractor {spec!r} (--extractor); use "
-                   "classifier:<workdir of a configs/classifier.py run>.")
+                   "classifier:<workdir of a configs/classifier.py run> or "
+                   "inception_v3:<weights .npz>.")
 
 
