@@ -75,6 +75,23 @@ def evals_config() -> ml_collections.ConfigDict:
   ))
 
 
+def classifier_config(data: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A classifier run on `data` (configs/classifier.py and CAS build on this)."""
+  config = ml_collections.ConfigDict()
+  config.method = "classifier"
+  config.seed = 0
+  config.data = ml_collections.ConfigDict(data.to_dict())
+  gray = data.channels == 1
+  config.model = dict(name="conv_classifier", widths=(32, 64) if gray else (64, 128, 256),
+                      feature_dim=128, num_classes=10)
+  config.classifier = dict(ema_decay=0.0)
+  config.optim = adam(1e-3, 0.9)
+  config.train = train_config(batch_size=128, num_steps=3000, log_every=100,
+                              checkpoint_every=1000, eval_every=1000)
+  config.eval = eval_config()
+  return config
+
+
 def adam(lr=2e-4, b1=0.5, b2=0.999) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(name="adam", lr=lr, b1=b1, b2=b2,
                                         weight_decay=0.0, grad_clip=0.0))

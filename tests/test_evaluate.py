@@ -95,3 +95,22 @@ def test_quality_schedule_without_extractor_is_a_clear_error(tmp_path):
   cfg.evals.quality.every = 2
   with pytest.raises(ValueError, match="evals.quality.extractor"):
     run.train_and_evaluate(cfg, str(tmp_path))
+
+
+def test_cas_of_real_labelled_images_reaches_the_real_bound_and_shuffled_labels_do_not(
+    tmp_path):
+  cfg = config_lib.data_config("mnist")
+  src = data.build_source(cfg, "train")
+  batch = src.get(np.arange(len(src)))
+  good, bad = str(tmp_path / "good.npz"), str(tmp_path / "bad.npz")
+  np.savez(good, images=batch["image"], labels=batch["label"])
+  np.savez(bad, images=batch["image"],
+           labels=np.random.default_rng(0).permutation(batch["label"]))
+  res = evaluate.classification_accuracy_score(good, cfg, str(tmp_path / "g"),
+                                               num_steps=150, batch_size=64)
+  assert res["real_accuracy"] > 0.8 and abs(res["cas_accuracy"] - res["real_accuracy"]) < 0.02
+  assert json.load(open(tmp_path / "g" / "cas.json"))["provenance"]["num_steps"] == 150
+  shuffled = evaluate.classification_accuracy_score(bad, cfg, str(tmp_path / "b"),
+                                                    num_steps=150, batch_size=64,
+                                                    real_bound=False)
+  assert shuffled["cas_accuracy"] < 0.3
