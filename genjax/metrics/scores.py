@@ -2,9 +2,12 @@
 import numpy as np
 
 
-def inception_score(probs, splits: int = 10):
-  """(mean, std) over splits of exp(E_x KL(p(y|x) || p(y)))."""
+def inception_score(probs, splits: int = 10, seed: int = 0):
+  """(mean, std) over splits of exp(E_x KL(p(y|x) || p(y))). Rows are shuffled
+  (seeded) first, so ordered inputs (e.g. a class-sorted dataset) are scored
+  like random samples."""
   probs = np.asarray(probs, np.float64)
+  probs = probs[np.random.default_rng(seed).permutation(len(probs))]
   scores = []
   for part in np.array_split(probs, splits):
     marginal = part.mean(0, keepdims=True)
