@@ -30,27 +30,32 @@ from genjax.logging import MetricWriter
 from genjax.metrics.extractors import build_extractor
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Run directory to evaluate.")
-flags.DEFINE_string("checkpoint", "latest", "latest, all, or a step number.")
-flags.DEFINE_integer("num_samples", 5000, "Generated samples per checkpoint.")
-flags.DEFINE_string("reference_split", None, "Reference split (default: data.eval_split).")
-flags.DEFINE_string("samples", None, "Two-set mode: samples (.npz, folder or tfds:NAME:SPLIT).")
-flags.DEFINE_string("reference", None, "Two-set mode: reference set, same forms.")
-flags.DEFINE_string("extractor", None, "Feature extractor, e.g. classifier:runs/clf_mnist.")
-flags.DEFINE_string("out", None, "Two-set mode: write the result JSON here.")
-flags.DEFINE_integer("seed", 0, "Sampling / subset seed.")
-flags.DEFINE_integer("kid_subsets", 100, "KID subsets.")
-flags.DEFINE_integer("kid_subset_size", 1000, "KID subset size.")
-flags.DEFINE_integer("max_features", 10000, "Features kept for KID and PR/DC.")
-flags.DEFINE_bool("memorization", True, "Workdir mode: nearest training image of each "
-                  "kept sample vs of held-out images (pixel and feature space).")
-flags.DEFINE_float("near_copy_quantile", 0.01, "Held-out distance quantile defining a "
-                   "near copy.")
-flags.DEFINE_string("cas", None, "CAS mode: labelled samples (.npz with images, labels).")
-flags.DEFINE_string("cas_data", "mnist", "CAS: dataset variant of the real data "
-                    f"({', '.join(config_lib.DATASETS)}).")
-flags.DEFINE_string("cas_workdir", "runs/cas", "CAS: where the two classifiers train.")
-flags.DEFINE_integer("cas_steps", 1500, "CAS: classifier training steps (both).")
+
+
+def define_flags():
+  """Flags of this entry point (defined only when run as a program, so the
+  library functions here can be imported beside other entry points)."""
+  flags.DEFINE_string("workdir", None, "Run directory to evaluate.")
+  flags.DEFINE_string("checkpoint", "latest", "latest, all, or a step number.")
+  flags.DEFINE_integer("num_samples", 5000, "Generated samples per checkpoint.")
+  flags.DEFINE_string("reference_split", None, "Reference split (default: data.eval_split).")
+  flags.DEFINE_string("samples", None, "Two-set mode: samples (.npz, folder or tfds:NAME:SPLIT).")
+  flags.DEFINE_string("reference", None, "Two-set mode: reference set, same forms.")
+  flags.DEFINE_string("extractor", None, "Feature extractor, e.g. classifier:runs/clf_mnist.")
+  flags.DEFINE_string("out", None, "Two-set mode: write the result JSON here.")
+  flags.DEFINE_integer("seed", 0, "Sampling / subset seed.")
+  flags.DEFINE_integer("kid_subsets", 100, "KID subsets.")
+  flags.DEFINE_integer("kid_subset_size", 1000, "KID subset size.")
+  flags.DEFINE_integer("max_features", 10000, "Features kept for KID and PR/DC.")
+  flags.DEFINE_bool("memorization", True, "Workdir mode: nearest training image of each "
+                    "kept sample vs of held-out images (pixel and feature space).")
+  flags.DEFINE_float("near_copy_quantile", 0.01, "Held-out distance quantile defining a "
+                     "near copy.")
+  flags.DEFINE_string("cas", None, "CAS mode: labelled samples (.npz with images, labels).")
+  flags.DEFINE_string("cas_data", "mnist", "CAS: dataset variant of the real data "
+                      f"({', '.join(config_lib.DATASETS)}).")
+  flags.DEFINE_string("cas_workdir", "runs/cas", "CAS: where the two classifiers train.")
+  flags.DEFINE_integer("cas_steps", 1500, "CAS: classifier training steps (both).")
 
 
 def load_image_set(spec: str, image_size: int, channels: int):
@@ -303,4 +308,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

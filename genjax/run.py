@@ -29,8 +29,8 @@ def save_config(config, workdir: str):
   if os.path.exists(path) and jax.process_index() == 0:
     old = load_config(workdir)
     if config_hash(old) != config_hash(config):
-      changed = sorted(k for k in _flatten(config).keys() | _flatten(old).keys()
-                       if _flatten(config).get(k) != _flatten(old).get(k))
+      new, prev = _flatten(config), _flatten(old)
+      changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
       if set(changed) - {"train.num_steps"}:
         raise ValueError(
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
@@ -75,6 +75,13 @@ class Run:
     self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
                                        self.abstract_state)
     self._init = jax.jit(init, out_shardings=self.state_sharding)
+    # Jitted once per run, so periodic sampling and evaluation never retrace.
+    if self.method.sample is not None:
+      self._sample = jax.jit(self.method.sample, static_argnums=2,
+                             out_shardings=parallel.replicated(self.mesh))
+    if self.method.eval_step is not None:
+      self._eval_step = jax.jit(
+          lambda s, b, r: self.method.eval_step(s, data.normalize(b), r))
 
   def init_state(self):
     # Partitionable threefry makes XLA:CPU compile parameter initialisers ~5x
@@ -98,12 +105,11 @@ class Run:
 
   def sample(self, state, num: int, seed: int, batch_size: int = 500):
     """num images (float32 numpy in [-1, 1]) from the method's sampler."""
-    fn = jax.jit(self.method.sample, static_argnums=2,
-                 out_shardings=parallel.replicated(self.mesh))
     out = []
     for i in range(0, num, batch_size):
       n = min(batch_size, num - i)
-      out.append(np.asarray(fn(state, jax.random.fold_in(jax.random.PRNGKey(seed), i), n)))
+      key = jax.random.fold_in(jax.random.PRNGKey(seed), i)
+      out.append(np.asarray(self._sample(state, key, n)))
     return np.concatenate(out)
 
   def provenance(self, step: int, **extra):
@@ -120,19 +126,19 @@ def restore_workdir(workdir: str, step=None, mesh=None):
   return run, state, meta
 
 
-def evaluate(run: Run, state, split: str, writer=None):
+def evaluate(run: Run, state, split: str):
   """Runs the method's eval_step over a whole split; returns its metrics."""
   method, cfg = run.method, run.config
   if method.eval_step is None:
     return {}
   source = data.build_source(cfg.data, split)
-  step_fn = jax.jit(lambda s, b, r: method.eval_step(s, data.normalize(b), r))
   sums = None
   key = jax.random.PRNGKey(cfg.eval.seed)
   batch_size = -(-cfg.eval.batch_size // run.mesh.size) * run.mesh.size  # padded rows are masked
   for i, batch in enumerate(data.eval_batches(source, batch_size,
                                               jax.process_index(), jax.process_count())):
-    out = step_fn(state, parallel.global_batch(batch, run.mesh), jax.random.fold_in(key, i))
+    out = run._eval_step(state, parallel.global_batch(batch, run.mesh),
+                         jax.random.fold_in(key, i))
     sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
   image_shape = (cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
   result = method.finalize_eval(jax.device_get(sums), image_shape)

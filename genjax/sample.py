@@ -15,15 +15,20 @@ from absl import app, flags, logging
 from genjax import images, run
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Run directory made by genjax.train.")
-flags.DEFINE_integer("num", 1000, "Number of samples.")
-flags.DEFINE_string("out", None, "Output .npz path.")
-flags.DEFINE_string("grid", None, "Optional PNG grid of the first --grid_size samples.")
-flags.DEFINE_integer("grid_size", 64, "Samples in the grid.")
-flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
-flags.DEFINE_integer("seed", 0, "Sampling seed.")
-flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
-flags.mark_flags_as_required(["workdir", "out"])
+
+
+def define_flags():
+  """Flags of this entry point (defined only when run as a program, so the
+  library functions here can be imported beside other entry points)."""
+  flags.DEFINE_string("workdir", None, "Run directory made by genjax.train.")
+  flags.DEFINE_integer("num", 1000, "Number of samples.")
+  flags.DEFINE_string("out", None, "Output .npz path.")
+  flags.DEFINE_string("grid", None, "Optional PNG grid of the first --grid_size samples.")
+  flags.DEFINE_integer("grid_size", 64, "Samples in the grid.")
+  flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
+  flags.DEFINE_integer("seed", 0, "Sampling seed.")
+  flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
+  flags.mark_flags_as_required(["workdir", "out"])
 
 
 def sample_workdir(workdir, num, out, grid=None, grid_size=64, step=None, seed=0,
@@ -50,4 +55,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -10,12 +10,17 @@ from ml_collections import config_flags
 from genjax import parallel, run
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/dcgan.py:mnist.",
-                                lock_config=True)
-flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
-flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (pods, "
-                  "multi-node GPU).")
-flags.mark_flags_as_required(["config", "workdir"])
+
+
+def define_flags():
+  """Flags of this entry point (defined only when run as a program, so the
+  library functions here can be imported beside other entry points)."""
+  config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/dcgan.py:mnist.",
+                                  lock_config=True)
+  flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
+  flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (pods, "
+                    "multi-node GPU).")
+  flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
@@ -29,4 +34,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)
