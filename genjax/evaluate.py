@@ -21,6 +21,7 @@ import json
 import os
 import time
 
+import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
@@ -56,6 +57,11 @@ def define_flags():
                       f"({', '.join(config_lib.DATASETS)}).")
   flags.DEFINE_string("cas_workdir", "runs/cas", "CAS: where the two classifiers train.")
   flags.DEFINE_integer("cas_steps", 1500, "CAS: classifier training steps (both).")
+  flags.DEFINE_integer("iwae_k", 1000, "Workdir mode, VAE runs: importance samples for the "
+                       "held-out IWAE bound (0 = ELBO only).")
+  flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
+                    "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
+  flags.DEFINE_alias("num-samples", "num_samples")
 
 
 def load_image_set(spec: str, image_size: int, channels: int):
@@ -215,8 +221,18 @@ class QualityEvaluator:
     self.writer.close()
 
 
-def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", **options):
-  """Evaluates checkpoint(s) (latest, all or a step) of a generator run."""
+def likelihood(r, state, split, iwae_k):
+  """Held-out ELBO (and IWAE with iwae_k samples) of a VAE run's state."""
+  from genjax import run
+  cfg = ml_collections.ConfigDict(r.config.to_dict())
+  cfg.vae.iwae_k = iwae_k
+  cfg.eval.batch_size = min(cfg.eval.batch_size, 100)  # k decoder passes per image
+  return run.evaluate(run.Run(cfg, r.mesh), state, split)
+
+
+def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", iwae_k=1000, **options):
+  """Evaluates checkpoint(s) (latest, all or a step) of a generator run: sample
+  quality, and for VAEs the held-out likelihood bounds."""
   from genjax import checkpoint as ckpt_lib, run
   evaluator = QualityEvaluator(workdir, run.load_config(workdir), extractor_spec, **options)
   ckpt = ckpt_lib.Checkpointer(os.path.join(workdir, "checkpoints"))
@@ -226,19 +242,43 @@ def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", **options):
   results = []
   for step in steps:
     r, state, meta = run.restore_workdir(workdir, step)
-    results.append(evaluator(r, state, meta["step"]))
+    result = evaluator(r, state, meta["step"])
+    if r.config.method == "vae":
+      result["likelihood"] = lik = likelihood(r, state, evaluator.split, iwae_k)
+      evaluator.writer.write(meta["step"], {k: v for k, v in lik.items()
+                                            if isinstance(v, (int, float))},
+                             prefix="likelihood/")
+      with open(os.path.join(workdir, "eval", f"quality_{meta['step']:06d}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    results.append(result)
   evaluator.close()
   return results
 
 
+def paired_metrics(a_uint8, b_uint8) -> dict:
+  """Per-image and mean PSNR (dB), SSIM and L1 of aligned image pairs."""
+  if a_uint8.shape != b_uint8.shape:
+    raise ValueError(f"Paired sets differ in shape: {a_uint8.shape} vs {b_uint8.shape}.")
+  to_float = lambda x: data.normalize({"image": x})["image"]
+  a, b = to_float(a_uint8), to_float(b_uint8)
+  per = {"psnr": np.asarray(metrics.psnr(a, b)), "ssim": np.asarray(metrics.ssim(a, b)),
+         "l1": np.asarray(metrics.l1(a, b))}
+  out = {k: float(np.mean(v)) for k, v in per.items()}
+  out["per_image"] = {k: v.tolist() for k, v in per.items()}
+  return out
+
+
 def evaluate_sets(samples_spec, reference_spec, extractor_spec, seed=0, keep=10000,
-                  kid_subsets=100, kid_subset_size=1000):
+                  kid_subsets=100, kid_subset_size=1000, paired=False):
   t0 = time.time()
   extractor = build_extractor(extractor_spec)
   load = lambda s: load_image_set(s, extractor.image_size, extractor.channels)
-  samples = FeatureSet.of(extractor, load(samples_spec), keep)
-  reference = FeatureSet.of(extractor, load(reference_spec), keep)
+  sample_images, reference_images = load(samples_spec), load(reference_spec)
+  samples = FeatureSet.of(extractor, sample_images, keep)
+  reference = FeatureSet.of(extractor, reference_images, keep)
   result = compare(samples, reference, seed, kid_subsets, kid_subset_size)
+  if paired:
+    result["paired"] = paired_metrics(sample_images, reference_images)
   result["provenance"] = provenance(extractor, samples=samples_spec,
                                     reference=reference_spec, seed=seed,
                                     wall_time_s=time.time() - t0)
@@ -295,10 +335,12 @@ def main(argv):
                                 num_samples=FLAGS.num_samples,
                                 reference_split=FLAGS.reference_split, **kw,
                                 memorization=FLAGS.memorization,
-                                near_copy_quantile=FLAGS.near_copy_quantile):
+                                near_copy_quantile=FLAGS.near_copy_quantile,
+                                iwae_k=FLAGS.iwae_k):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
-    res = evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw)
+    res = evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,
+                        paired=FLAGS.paired)
     if FLAGS.out:
       with open(FLAGS.out, "w") as f:
         json.dump(res, f, indent=2)

@@ -114,3 +114,28 @@ def test_cas_of_real_labelled_images_reaches_the_real_bound_and_shuffled_labels_
                                                     num_steps=150, batch_size=64,
                                                     real_bound=False)
   assert shuffled["cas_accuracy"] < 0.3
+
+
+def test_vae_workdir_evaluation_adds_heldout_elbo_and_iwae(classifier_dir, tmp_path):
+  wd = str(tmp_path / "vae")
+  run.train_and_evaluate(load_config("vae", "smoke"), wd)
+  (result,) = evaluate.evaluate_workdir(wd, f"classifier:{classifier_dir}", iwae_k=16,
+                                        num_samples=200, kid_subsets=5,
+                                        kid_subset_size=100, memorization=False)
+  lik = result["likelihood"]
+  assert lik["iwae_k"] == 16 and lik["count"] == 500
+  assert 0 < lik["iwae_nats"] < lik["nats"]
+  saved = json.load(open(os.path.join(wd, "eval", "quality_000004.json")))
+  assert saved["likelihood"]["iwae_k"] == 16
+
+
+def test_paired_mode_reports_psnr_ssim_l1_per_image(classifier_dir, tmp_path):
+  a = mnist_test_npz(tmp_path / "a.npz")
+  b = mnist_test_npz(tmp_path / "b.npz", noise=0.1)
+  res = evaluate.evaluate_sets(b, a, f"classifier:{classifier_dir}", kid_subsets=2,
+                               kid_subset_size=100, paired=True)["paired"]
+  x, y = (np.load(p)["images"].astype(np.float64) / 127.5 - 1 for p in (a, b))
+  mse = ((x - y) ** 2).reshape(len(x), -1).mean(1)
+  np.testing.assert_allclose(res["per_image"]["psnr"], 10 * np.log10(4 / mse), rtol=1e-4)
+  assert len(res["per_image"]["ssim"]) == 500 and 0 < res["ssim"] < 1
+  assert res["l1"] == pytest.approx(np.abs(x - y).mean(), rel=1e-4)
