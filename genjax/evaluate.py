@@ -27,6 +27,7 @@ from absl import app, flags, logging
 
 import genjax
 from genjax import config_lib, data, images, metrics
+from genjax.data import sources
 from genjax.logging import MetricWriter
 from genjax.metrics.extractors import build_extractor
 
@@ -67,10 +68,7 @@ def define_flags():
 def load_image_set(spec: str, image_size: int, channels: int):
   """uint8 NHWC images from an .npz, an image folder or tfds:NAME:SPLIT."""
   if spec.endswith(".npz"):
-    with np.load(spec) as f:
-      if "images" not in f:
-        raise ValueError(f"{spec} has no 'images' array (keys: {list(f.keys())}).")
-      return f["images"]
+    return sources.read_npz(spec)[0]
   cfg = config_lib.data_config("folder")
   cfg.update(image_size=image_size, channels=channels, crop="resize")
   if spec.startswith("tfds:"):
@@ -81,8 +79,7 @@ def load_image_set(spec: str, image_size: int, channels: int):
   else:
     raise ValueError(f"Cannot read image set {spec!r}: give an .npz with 'images', an "
                      "image folder, or tfds:NAME:SPLIT.")
-  source = data.build_source(cfg, split)
-  return source.get(np.arange(len(source)))["image"]
+  return split_images(cfg, split)
 
 
 class FeatureSet:
@@ -161,12 +158,6 @@ def split_images(cfg, split):
   return source.get(np.arange(len(source)))["image"]
 
 
-def memorization_check(extractor, sample_images, sample_features, train, heldout, quantile):
-  """metrics.memorization in pixel and extractor-feature space."""
-  feats = (sample_features, extractor(train)[0], extractor(heldout)[0])
-  return metrics.memorization(sample_images, train, heldout, quantile, feats)
-
-
 class QualityEvaluator:
   """Sample quality of a generator run against its dataset, at any state.
 
@@ -187,8 +178,18 @@ class QualityEvaluator:
     self.reference, self.ref_id = reference_features(
         self.extractor, cfg.data, self.split, keep, os.path.join(workdir, "eval"))
     self.writer = MetricWriter(workdir, tensorboard=False)
+    self._memo_data = None
 
-  def __call__(self, r, state, step: int) -> dict:
+  def memorization_data(self):
+    """(train, held-out) images and their features, loaded once per evaluator."""
+    if self._memo_data is None:
+      train = split_images(self.cfg.data, self.cfg.data.split)
+      heldout = split_images(self.cfg.data, self.split)
+      self._memo_data = (train, heldout, self.extractor(train)[0], self.extractor(heldout)[0])
+    return self._memo_data
+
+  def __call__(self, r, state, step: int, extra: dict = None) -> dict:
+    """Scores `state`; `extra` entries are added to the result before it is written."""
     t0 = time.time()
     samples, kept_images = FeatureSet(self.keep), []
     for i in range(0, self.num_samples, 1000):
@@ -199,14 +200,15 @@ class QualityEvaluator:
     result = compare(samples, self.reference, self.seed, *self.kid)
     if self.memorization:
       kept_images = np.concatenate(kept_images)
-      train = split_images(self.cfg.data, self.cfg.data.split)
-      result["memorization"] = mem = memorization_check(
-          self.extractor, kept_images, samples.features, train,
-          split_images(self.cfg.data, self.split), self.quantile)
+      train, heldout, train_feats, heldout_feats = self.memorization_data()
+      result["memorization"] = mem = metrics.memorization(
+          kept_images, train, heldout, self.quantile,
+          (samples.features, train_feats, heldout_feats))
       images.save_png(os.path.join(self.workdir, "eval", f"closest_pairs_{step:06d}.png"),
                       metrics.closest_pairs_grid(kept_images, train, mem["closest_pairs"]),
                       r.provenance(step, what="sample | nearest training image"))
       result["near_copy_fraction"] = mem["pixel"]["near_copy_fraction"]
+    result.update(extra or {})
     result["provenance"] = provenance(
         self.extractor, checkpoint_step=int(step), config_hash=r.hash,
         reference=self.ref_id, reference_split=self.split, num_samples=self.num_samples,
@@ -242,15 +244,13 @@ def evaluate_workdir(workdir, extractor_spec, checkpoint="latest", iwae_k=1000, 
   results = []
   for step in steps:
     r, state, meta = run.restore_workdir(workdir, step)
-    result = evaluator(r, state, meta["step"])
+    extra = {}
     if r.config.method == "vae":
-      result["likelihood"] = lik = likelihood(r, state, evaluator.split, iwae_k)
+      extra["likelihood"] = lik = likelihood(r, state, evaluator.split, iwae_k)
       evaluator.writer.write(meta["step"], {k: v for k, v in lik.items()
                                             if isinstance(v, (int, float))},
                              prefix="likelihood/")
-      with open(os.path.join(workdir, "eval", f"quality_{meta['step']:06d}.json"), "w") as f:
-        json.dump(result, f, indent=2)
-    results.append(result)
+    results.append(evaluator(r, state, meta["step"], extra))
   evaluator.close()
   return results
 
@@ -303,9 +303,9 @@ def classification_accuracy_score(samples_npz, data_cfg, workdir, num_steps=1500
   synth_cfg.train.update(real_cfg.train.to_dict())
   synth_cfg.seed = seed
   results = {"real": None}
+  judge = run.Run(real_cfg)  # evaluates on the real held-out split
   for name, cfg in (("cas", synth_cfg), ("real", real_cfg))[:2 if real_bound else 1]:
     state = run.train_and_evaluate(cfg, os.path.join(workdir, f"classifier_{name}"))
-    judge = run.Run(real_cfg)  # evaluates on the real held-out split
     results[name] = run.evaluate(judge, state, data_cfg.eval_split)["accuracy"]
   result = {"cas_accuracy": results["cas"], "real_accuracy": results["real"],
             "provenance": dict(samples=os.path.abspath(samples_npz),

@@ -130,17 +130,22 @@ def digits(cfg, split):
   return _array_source(images, d.target, cfg, split, 10)
 
 
+def read_npz(path: str):
+  """(images, labels or None) from an .npz holding `images` and optional `labels`."""
+  with np.load(path) as f:
+    if "images" not in f:
+      raise ValueError(f"{path} has no 'images' array (keys: {list(f.keys())}).")
+    return f["images"], (f["labels"] if "labels" in f else None)
+
+
 @SOURCES.register("npz")
 def npz(cfg, split):
   """An .npz file (data.path) with `images` (uint8 NHWC) and optional `labels`,
   e.g. the output of genjax.sample. Splits as for embedded sources."""
   if not os.path.exists(cfg.path):
     raise FileNotFoundError(f"{cfg.path!r} (config key data.path) does not exist.")
-  with np.load(cfg.path) as f:
-    if "images" not in f:
-      raise ValueError(f"{cfg.path} has no 'images' array (keys: {list(f.keys())}).")
-    images = f["images"]
-    labels = f["labels"] if "labels" in f else np.zeros(len(images), np.int32)
+  images, labels = read_npz(cfg.path)
+  labels = np.zeros(len(images), np.int32) if labels is None else labels
   if images.dtype != np.uint8 or images.ndim != 4:
     raise ValueError(f"{cfg.path}: 'images' must be uint8 NHWC, got {images.dtype} "
                      f"{images.shape}.")

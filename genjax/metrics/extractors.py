@@ -18,6 +18,16 @@ def tree_hash(tree) -> str:
   return h.hexdigest()[:16]
 
 
+def _batched(fn, weights, uint8_images, batch_size):
+  """Concatenated (features, probs) of fn(weights, batch) over the images."""
+  feats, probs = [], []
+  for i in range(0, len(uint8_images), batch_size):
+    f, p = fn(weights, np.asarray(uint8_images[i:i + batch_size]))
+    feats.append(np.asarray(f))
+    probs.append(np.asarray(p))
+  return np.concatenate(feats), np.concatenate(probs)
+
+
 class ClassifierExtractor:
   """Penultimate features and softmax of a genjax classifier run."""
 
@@ -34,13 +44,7 @@ class ClassifierExtractor:
     self._fn = jax.jit(lambda s, x: self.method.features(s, data.normalize({"image": x})["image"]))
 
   def __call__(self, uint8_images, batch_size: int = 500):
-    uint8_images = self.fit(uint8_images)
-    feats, probs = [], []
-    for i in range(0, len(uint8_images), batch_size):
-      f, p = self._fn(self.state, uint8_images[i:i + batch_size])
-      feats.append(np.asarray(f))
-      probs.append(np.asarray(p))
-    return np.concatenate(feats), np.concatenate(probs)
+    return _batched(self._fn, self.state, self.fit(uint8_images), batch_size)
 
   def fit(self, uint8_images):
     """Resizes / converts channels to what the classifier was trained on."""
@@ -72,12 +76,7 @@ class InceptionExtractor:
     self._fn = jax.jit(fn)
 
   def __call__(self, uint8_images, batch_size: int = 100):
-    feats, probs = [], []
-    for i in range(0, len(uint8_images), batch_size):
-      f, p = self._fn(self.variables, np.asarray(uint8_images[i:i + batch_size]))
-      feats.append(np.asarray(f))
-      probs.append(np.asarray(p))
-    return np.concatenate(feats), np.concatenate(probs)
+    return _batched(self._fn, self.variables, uint8_images, batch_size)
 
 
 def build_extractor(spec: str):

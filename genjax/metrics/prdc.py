@@ -25,10 +25,10 @@ def precision_recall_density_coverage(real, fake, k: int = 5) -> dict:
   real = jnp.asarray(real, jnp.float32)
   fake = jnp.asarray(fake, jnp.float32)
   r_real, r_fake = jnp.asarray(_kth_radius(real, k)), jnp.asarray(_kth_radius(fake, k))
-  # fake j is inside real ball i when d(fake_j, real_i) <= r_real_i
-  inside_real = lambda d: d <= r_real[None, :]          # d: fakes x reals
-  precision = _blocked(fake, real, lambda d: jnp.any(inside_real(d), 1)).mean()
-  density = _blocked(fake, real, lambda d: jnp.sum(inside_real(d), 1)).sum() / (k * len(fake))
+  # fake j is inside real ball i when d(fake_j, real_i) <= r_real_i (d: fakes x reals)
+  balls = _blocked(fake, real, lambda d: jnp.sum(d <= r_real[None, :], 1))
+  precision = (balls > 0).mean()
+  density = balls.sum() / (k * len(fake))
   recall = _blocked(real, fake, lambda d: jnp.any(d <= r_fake[None, :], 1)).mean()
   nearest_fake = _blocked(real, fake, lambda d: jnp.min(d, 1))
   coverage = (nearest_fake <= np.asarray(r_real)).mean()
