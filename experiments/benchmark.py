@@ -3,22 +3,30 @@
   python -m experiments.benchmark                      # all workloads, table
   python -m experiments.benchmark --workload dcgan28 --json
   python -m experiments.benchmark --conv_impl xla      # plain lax convolutions
+  python -m experiments.benchmark --conv_impl fast,xla # both, with step-time ratios
 
 For each workload (built from the normal configs) it reports the median train
 step time, images/s, analytic FLOPs per step, achieved GFLOP/s and its fraction
-of the sustained fp32 GEMM rate measured in the same run (2048^3 jnp.dot), the
-compile time, and the input pipeline's images/s on its own.
+of the sustained fp32 GEMM rate (2048^3 jnp.dot, the ceiling), the compile
+time, and the input pipeline's images/s on its own. The ceiling is timed
+between the train steps (one GEMM before each step), and the fraction is the
+median over those pairs, so that load from other processes on a shared
+machine moves both sides of the ratio alike.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
-counts forward + input-gradient + weight-gradient, 2 FLOPs per multiply-add.
-A GAN step is one D update on a real and a fake batch and one G update through
-D on that fake batch (D runs 3 times, G once); a VAE step is encoder + decoder.
+counts its forward pass, its weight gradient, and its input gradient when its
+input needs one (not for real images, z, or the detached fake batch of the D
+update), 2 FLOPs per multiply-add; a transposed conv counts
+input pixels x kernel taps x Cin x Cout. A GAN step is one D update on a real
+and a fake batch and one G update through D (D runs 3 times, G once); a VAE
+step is encoder + decoder.
 """
 import json
 import statistics
 import time
 
 import jax
+import jax.extend.core as jex_core
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
@@ -30,7 +38,8 @@ from genjax.data import sources
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workload", "all", "dcgan64, dcgan28, vae28 or all.")
 flags.DEFINE_bool("json", False, "Also print one JSON line per workload.")
-flags.DEFINE_string("conv_impl", "auto", "Convolution implementation: auto, gemm, xla.")
+flags.DEFINE_string("conv_impl", "auto",
+                    "Convolution implementation(s), comma-separated: auto, fast, xla.")
 flags.DEFINE_integer("steps", 10, "Timed steps per workload (after 2 warm-up steps).")
 
 WORKLOADS = {  # name -> (config module, variant, overrides)
@@ -52,26 +61,43 @@ def workload_config(name, conv_impl):
   return cfg
 
 
-def count_macs(fn, *args) -> int:
-  """Multiply-adds of every dot_general and convolution in fn's forward jaxpr."""
-  def walk(jaxpr):
+def layer_flops(fn, diff_argnums, *args) -> int:
+  """FLOPs of every dot_general and convolution in fn's forward jaxpr: 2 per
+  multiply-add for the forward pass, the weight gradient (if the second operand
+  depends on a differentiated argument) and the input gradient (if the first does)."""
+  closed = jax.make_jaxpr(fn)(*args)
+  owner = [i for i, a in enumerate(args) for _ in jax.tree.leaves(a)]  # flat input -> arg
+  diff = {v for i, v in zip(owner, closed.jaxpr.invars) if i in diff_argnums}
+
+  def walk(jaxpr, diff):
     total = 0
     for eqn in jaxpr.eqns:
-      name = eqn.primitive.name
+      ins = [None if isinstance(v, jex_core.Literal) else v for v in eqn.invars]
+      if any(v in diff for v in ins):
+        diff = diff | set(eqn.outvars)
+      name, out = eqn.primitive.name, eqn.outvars[0].aval.shape
+      macs = 0
       if name == "dot_general":
-        (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
-        lhs, rhs = eqn.invars[0].aval.shape, eqn.invars[1].aval.shape
-        contract = np.prod([lhs[d] for d in lc])
-        total += int(np.prod(eqn.outvars[0].aval.shape) * contract)
+        (lc, _), _ = eqn.params["dimension_numbers"]
+        lhs = eqn.invars[0].aval.shape
+        macs = int(np.prod(out) * np.prod([lhs[d] for d in lc]))
       elif name == "conv_general_dilated":
-        rhs = eqn.invars[1].aval.shape
-        spec = eqn.params["dimension_numbers"].rhs_spec  # (out, in, spatial...)
-        per_out = np.prod([rhs[d] for d in spec[1:]])
-        total += int(np.prod(eqn.outvars[0].aval.shape) * per_out)
+        lhs, rhs = eqn.invars[0].aval.shape, eqn.invars[1].aval.shape
+        dn = eqn.params["dimension_numbers"]
+        taps = np.prod([rhs[d] for d in dn.rhs_spec[2:]])
+        cin_cout = rhs[dn.rhs_spec[0]] * rhs[dn.rhs_spec[1]]
+        if any(d > 1 for d in eqn.params["lhs_dilation"]):  # transposed conv
+          pixels = lhs[dn.lhs_spec[0]] * np.prod([lhs[d] for d in dn.lhs_spec[2:]])
+        else:
+          pixels = out[dn.out_spec[0]] * np.prod([out[d] for d in dn.out_spec[2:]])
+        macs = int(pixels * taps * cin_cout // eqn.params["feature_group_count"])
+      if macs:
+        total += 2 * macs * (1 + (ins[1] in diff) + (ins[0] in diff))
       for sub in _subjaxprs(eqn.params):  # jit, custom_jvp, ... bodies
-        total += walk(sub)
+        inner = {sv for sv, v in zip(sub.invars, ins) if v in diff}
+        total += walk(sub, inner)
     return total
-  return walk(jax.make_jaxpr(fn)(*args).jaxpr)
+  return walk(closed.jaxpr, diff)
 
 
 def _subjaxprs(params):
@@ -85,9 +111,8 @@ def _subjaxprs(params):
 
 def step_flops(name: str) -> float:
   """Analytic FLOPs of one train step (see module docstring), counted on the
-  GEMM forms, whose multiply-adds are exactly the convolutions' (lax's
-  transposed convolution would count the zeros of its dilated input)."""
-  r = run.Run(workload_config(name, "gemm"))
+  plain lax layers."""
+  r = run.Run(workload_config(name, "xla"))
   m, cfg = r.method, r.config
   batch_size = cfg.train.batch_size
   shape = (batch_size, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
@@ -95,27 +120,26 @@ def step_flops(name: str) -> float:
   st = r.abstract_state
   if cfg.method == "gan":
     z = jnp.zeros((batch_size, m.z_dim))
-    g = count_macs(lambda p, bs: m._generate(p, bs, z)[0], st.g.params, st.g.batch_stats)
-    d = count_macs(lambda p, bs: m._d_apply(p, bs, x)[0], st.d.params, st.d.batch_stats)
-    macs = 3 * d + g
-  else:
-    macs = count_macs(lambda p: m.model.apply({"params": p}, x, jax.random.PRNGKey(0)),
-                      st.net.params)
-  return 2.0 * 3.0 * macs
+    g = layer_flops(lambda p, bs, z: m._generate(p, bs, z)[0], (0,),
+                    st.g.params, st.g.batch_stats, z)
+    d = lambda diff: layer_flops(lambda p, bs, x: m._d_apply(p, bs, x)[0], diff,
+                                 st.d.params, st.d.batch_stats, x)
+    return float(2 * d((0,)) + d((0, 2)) + g)
+  return float(layer_flops(lambda p, x: m.model.apply({"params": p}, x, jax.random.PRNGKey(0)),
+                           (0,), st.net.params, x))
 
 
-def gemm_ceiling(n=2048, reps=10) -> float:
-  """Sustained fp32 GFLOP/s of an n x n x n jnp.dot (median of reps)."""
+def ceiling_probe(n=2048):
+  """Returns a function timing one n x n x n fp32 jnp.dot, in GFLOP/s."""
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
   b = jax.random.normal(jax.random.PRNGKey(1), (n, n))
   f = jax.jit(jnp.dot)
   f(a, b).block_until_ready()
-  times = []
-  for _ in range(reps):
+  def probe():
     t = time.perf_counter()
     f(a, b).block_until_ready()
-    times.append(time.perf_counter() - t)
-  return 2 * n ** 3 / statistics.median(times) / 1e9
+    return 2 * n ** 3 / (time.perf_counter() - t) / 1e9
+  return probe
 
 
 def pipeline_rate(cfg, batch_size, seconds=2.0):
@@ -136,7 +160,7 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
   return n / (time.perf_counter() - t), kind
 
 
-def bench(name, conv_impl, steps, ceiling):
+def bench(name, conv_impl, steps, probe):
   cfg = workload_config(name, conv_impl)
   r = run.Run(cfg)
   bs = r.method.images_per_step
@@ -150,21 +174,25 @@ def bench(name, conv_impl, steps, ceiling):
   t = time.perf_counter()
   compiled = step.lower(state, batch).compile()
   compile_s = time.perf_counter() - t
-  times = []
+  flops = step_flops(name)
+  times, ceilings = [], []
   for i in range(steps + 2):
+    ceiling = probe()
     t = time.perf_counter()
     state, metrics = compiled(state, batch)
     jax.block_until_ready((state, metrics))
     if i >= 2:
       times.append(time.perf_counter() - t)
+      ceilings.append(ceiling)
   median = statistics.median(times)
-  flops = step_flops(name)
+  fraction = statistics.median(flops / t / 1e9 / c for t, c in zip(times, ceilings))
   pipe, pipe_kind = pipeline_rate(cfg, bs)
   return dict(workload=name, conv_impl=conv_impl, backend=jax.default_backend(),
               devices=jax.device_count(), batch=bs, step_ms=1e3 * median,
               images_per_s=bs / median, gflop_per_step=flops / 1e9,
-              gflop_per_s=flops / median / 1e9, ceiling_gflop_per_s=ceiling,
-              fraction_of_ceiling=flops / median / 1e9 / ceiling, compile_s=compile_s,
+              gflop_per_s=flops / median / 1e9,
+              ceiling_gflop_per_s=statistics.median(ceilings),
+              fraction_of_ceiling=fraction, compile_s=compile_s,
               pipeline_images_per_s=pipe, pipeline_source=pipe_kind,
               pipeline_over_train=pipe / (bs / median))
 
@@ -172,20 +200,27 @@ def bench(name, conv_impl, steps, ceiling):
 def main(argv):
   del argv
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
-  ceiling = gemm_ceiling()
-  print(f"fp32 GEMM ceiling (2048^3 jnp.dot): {ceiling:.1f} GFLOP/s on "
-        f"{jax.device_count()} {jax.default_backend()} device(s), conv_impl={FLAGS.conv_impl}")
-  header = (f"{'workload':9} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
-            f"{'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
-  print(header)
+  impls = FLAGS.conv_impl.split(",")
+  probe = ceiling_probe()
+  print(f"{jax.device_count()} {jax.default_backend()} device(s); "
+        "ceiling = 2048^3 jnp.dot timed between the steps")
+  print(f"{'workload':9} {'impl':5} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
+        f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
-    res = bench(name, FLAGS.conv_impl, FLAGS.steps, ceiling)
-    print(f"{name:9} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
-          f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
-          f"{res['fraction_of_ceiling']:7.2f} {res['compile_s']:9.1f} "
-          f"{res['pipeline_images_per_s']:10.0f}", flush=True)
-    if FLAGS.json:
-      print(json.dumps(res), flush=True)
+    steps = {}
+    for impl in impls:
+      res = bench(name, impl, FLAGS.steps, probe)
+      steps[impl] = res["step_ms"]
+      print(f"{name:9} {impl:5} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+            f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
+            f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
+            f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)
+      if FLAGS.json:
+        print(json.dumps(res), flush=True)
+    if len(impls) > 1:
+      base = impls[0]
+      print(f"{name:9} step time relative to {base}: " + ", ".join(
+          f"{impl} {steps[impl] / steps[base]:.2f}x" for impl in impls[1:]), flush=True)
 
 
 if __name__ == "__main__":

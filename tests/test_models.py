@@ -36,7 +36,7 @@ def conv_transpose_reference(x, k, stride, pad):
   return out[:, pad:size - pad, pad:size - pad]
 
 
-IMPLS = ["gemm", "xla"]
+IMPLS = ["fast", "xla"]
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -64,25 +64,46 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
 
 
 @pytest.mark.parametrize("transpose", [False, True])
-@pytest.mark.parametrize("stride,pad,size,cin,cout", [
-    (2, 1, 6, 3, 4), (2, 1, 5, 8, 16), (1, 0, 4, 2, 3), (2, 1, 4, 1, 20)])
-def test_gemm_and_xla_convs_agree_in_float64_forward_and_gradients(
-    transpose, stride, pad, size, cin, cout):
+@pytest.mark.parametrize("stride,pad,k,size,cin,cout", [
+    (2, 1, 4, 6, 3, 4),     # stride 2: space-to-depth forms, narrow input
+    (2, 1, 4, 5, 8, 16),    # odd size: conv falls back to im2col, convT stays s2d
+    (2, 1, 4, 7, 16, 20),   # wide input: one weight-gradient GEMM per tap
+    (2, 0, 2, 4, 17, 3),    # k=2, no padding
+    (2, 2, 6, 8, 2, 5),     # k=6: 3x3 taps on the s2d grid
+    (1, 0, 4, 4, 2, 3),     # stride 1: im2col / col2im
+    (2, 1, 3, 6, 4, 4),     # odd kernel: im2col / col2im
+    (2, 1, 4, 4, 1, 20)])
+def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
+    transpose, stride, pad, k, size, cin, cout):
   fn = layers.conv_transpose2d if transpose else layers.conv2d
   rng = np.random.default_rng(2)
   with jax.enable_x64(True):
-    x = jnp.asarray(rng.normal(size=(2, size, size, cin)))
-    k = jnp.asarray(rng.normal(size=(4, 4, cin, cout)))
+    x = jnp.asarray(rng.normal(size=(3, size, size + 2, cin)))
+    kernel = jnp.asarray(rng.normal(size=(k, k, cin, cout)))
     def loss(impl):
       return jax.jit(lambda x, k: jnp.sum(jnp.sin(fn(x, k, stride, pad, impl))))
-    assert loss("gemm")(x, k).dtype == jnp.float64
+    assert loss("fast")(x, kernel).dtype == jnp.float64
     forward = jax.jit(fn, static_argnums=(2, 3, 4))
-    np.testing.assert_allclose(forward(x, k, stride, pad, "gemm"),
-                               forward(x, k, stride, pad, "xla"), rtol=1e-12, atol=1e-12)
-    g_gemm = jax.jit(jax.grad(loss("gemm"), argnums=(0, 1)))(x, k)
-    g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, k)
-    for a, b in zip(g_gemm, g_xla):
+    np.testing.assert_allclose(forward(x, kernel, stride, pad, "fast"),
+                               forward(x, kernel, stride, pad, "xla"), rtol=1e-12, atol=1e-12)
+    g_fast = jax.jit(jax.grad(loss("fast"), argnums=(0, 1)))(x, kernel)
+    g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, kernel)
+    for a, b in zip(g_fast, g_xla):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_fast_path_is_the_cpu_default_and_avoids_strided_lax_gradients():
+  """On CPU, "auto" picks the fast forms: the backward pass of a stride-2 conv
+  and a stride-2 transposed conv contains no lhs-dilated (strided-gradient)
+  convolution, which is what XLA:CPU runs slowly."""
+  assert layers.resolve_impl("auto") == ("fast" if jax.default_backend() == "cpu" else "xla")
+  x, k = jnp.zeros((2, 8, 8, 4)), jnp.zeros((4, 4, 4, 8))
+  def hlo(fn, impl, x):
+    loss = lambda x, k: jnp.sum(fn(x, k, 2, 1, impl) ** 2)
+    return jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, k).as_text()
+  for fn, inp in ((layers.conv2d, x), (layers.conv_transpose2d, jnp.zeros((2, 4, 4, 4)))):
+    assert "lhs_dilate = [2, 2]" in hlo(fn, "xla", inp)
+    assert "lhs_dilate = [2, 2]" not in hlo(fn, "fast", inp)
 
 
 def test_unknown_conv_impl_is_a_clear_error():

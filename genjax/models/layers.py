@@ -2,16 +2,24 @@
 
 Convolutions are written against `jax.lax` with PyTorch-style integer padding so
 that every model has one place where the convolution is computed. Two
-implementations sit behind the same parameters (`impl`):
+implementations sit behind the same parameters (`impl`, model field `conv_impl`):
 
-- "xla": `lax.conv_general_dilated` / `lax.conv_transpose`. Best on GPU/TPU.
-- "gemm": im2col + one matrix multiply (conv), and for transposed convs either
-  a sub-pixel (phase) decomposition into four GEMMs (k=4, s=2, p=1) or a GEMM
-  followed by col2im. On XLA:CPU the gradients of strided and transposed
-  convolutions run at a few GFLOP/s; these forms differentiate into GEMMs and
-  run several times faster with identical results (see tests/test_models.py).
-- "auto" (default): "gemm" on CPU, "xla" elsewhere.
+- "xla": `lax.conv_general_dilated` / `lax.conv_transpose` and their autodiff.
+  Best on GPU/TPU.
+- "fast": for XLA:CPU, where the gradients of strided convolutions and both
+  passes of transposed convolutions run at a few GFLOP/s while a plain
+  stride-1 convolution and a GEMM run near the machine's matmul rate.
+  A stride-2 conv with an even kernel keeps lax's forward pass and gets a custom
+  VJP: the input gradient is a stride-1 conv on the space-to-depth grid (2x2
+  pixel blocks folded into channels), the weight gradient is one GEMM per
+  space-to-depth tap. The stride-2 transposed conv is that input gradient
+  (it is the adjoint of the conv), and its VJP is the conv's forward pass and
+  weight gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im
+  (transposed conv). All are equal to "xla" in float64, forward and gradients
+  (tests/test_models.py).
+- "auto" (default): "fast" on CPU, "xla" elsewhere.
 """
+import functools
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -21,7 +29,7 @@ import jax.numpy as jnp
 Dtype = Any
 _DN = ("NHWC", "HWIO", "NHWC")
 default_kernel_init = nn.initializers.normal(0.02)  # DCGAN initialisation
-IMPLS = ("auto", "gemm", "xla")
+IMPLS = ("auto", "fast", "xla")
 
 
 def resolve_impl(impl: str) -> str:
@@ -29,8 +37,13 @@ def resolve_impl(impl: str) -> str:
     raise ValueError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
                      "(model field conv_impl).")
   if impl == "auto":
-    return "gemm" if jax.default_backend() == "cpu" else "xla"
+    return "fast" if jax.default_backend() == "cpu" else "xla"
   return impl
+
+
+def _lax_conv(x, kernel, stride: int, padding: int):
+  return jax.lax.conv_general_dilated(x, kernel, (stride, stride), ((padding, padding),) * 2,
+                                      dimension_numbers=_DN)
 
 
 def im2col(x, k: int, stride: int, padding: int):
@@ -41,16 +54,6 @@ def im2col(x, k: int, stride: int, padding: int):
   return jnp.concatenate(
       [xp[:, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride]
        for a in range(k) for b in range(k)], axis=-1)
-
-
-def conv2d(x, kernel, stride: int, padding: int, impl: str = "auto"):
-  """Cross-correlation, NHWC x HWIO, symmetric zero padding."""
-  if resolve_impl(impl) == "xla":
-    return jax.lax.conv_general_dilated(x, kernel, (stride, stride),
-                                        ((padding, padding),) * 2, dimension_numbers=_DN)
-  k, _, cin, cout = kernel.shape
-  cols = im2col(x, k, stride, padding)
-  return jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * cin, cout))
 
 
 def _col2im(cols, stride: int, padding: int):
@@ -67,38 +70,123 @@ def _col2im(cols, stride: int, padding: int):
   return out[:, padding:size_h - padding, padding:size_w - padding]
 
 
-# Sub-pixel form of ConvT(k=4, s=2, p=1): output row 2m + r takes input rows
-# m + offset - 1 with kernel row `tap`, for (offset, tap) in _PHASE_TAPS[r].
-_PHASE_TAPS = {0: ((1, 1), (0, 3)), 1: ((2, 0), (1, 2))}
+# Stride-2 convolutions on the space-to-depth grid. With xs[I, q] = xpad[2I + q]
+# (q in {0, 1}, per spatial dim), y[i] = sum_a xpad[2i + a] W[a] becomes
+# y[i] = sum_A xs[i + A] Ws[A] with Ws[A] = W[2A + q] stacked over q: a stride-1
+# conv with a (k/2)x(k/2) kernel on 4x the channels.
+
+def _space_to_depth(x, padding: int):
+  """Zero-pads by `padding`, then folds 2x2 pixel blocks into channels (qy, qx, c)."""
+  n, h, w, c = x.shape
+  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  hs, ws = (h + 2 * padding) // 2, (w + 2 * padding) // 2
+  return xp.reshape(n, hs, 2, ws, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, hs, ws, 4 * c)
 
 
-def _conv_transpose_phases(x, kernel):
-  n, h, w, cin = x.shape
-  cout = kernel.shape[-1]
-  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  rows = []
-  for r in (0, 1):
-    phases = []
-    for c in (0, 1):
-      taps = [(oy, ox, kernel[ay, ax]) for oy, ay in _PHASE_TAPS[r]
-              for ox, ax in _PHASE_TAPS[c]]
-      cols = jnp.concatenate([xp[:, oy:oy + h, ox:ox + w] for oy, ox, _ in taps], -1)
-      weights = jnp.concatenate([kw for _, _, kw in taps], 0)  # (4 cin, cout)
-      phases.append(jnp.einsum("nhwk,ko->nhwo", cols, weights))
-    rows.append(jnp.stack(phases, axis=3))  # (n, h, w, 2 [c], cout)
-  return jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, cout)  # (n, h, 2 [r], w, 2, co)
+def _space_to_depth_kernel(kernel):
+  """(k, k, ci, co) -> (k/2, k/2, 4 ci, co) matching _space_to_depth's channels."""
+  k, _, ci, co = kernel.shape
+  h = k // 2
+  return kernel.reshape(h, 2, h, 2, ci, co).transpose(0, 2, 1, 3, 4, 5).reshape(h, h, 4 * ci, co)
+
+
+def _s2d_applies(shape, k: int, stride: int, padding: int) -> bool:
+  return stride == 2 and k % 2 == 0 and (shape[1] + 2 * padding) % 2 == 0 and (
+      shape[2] + 2 * padding) % 2 == 0
+
+
+def _conv_s2_adjoint(dy, kernel, in_shape, padding: int):
+  """The transpose of x -> conv(x, kernel, stride 2) applied to dy: a full
+  stride-1 conv of dy with the flipped s2d kernel, then depth-to-space and crop."""
+  n, h, w, ci = in_shape
+  half = kernel.shape[0] // 2
+  wt = _space_to_depth_kernel(kernel)[::-1, ::-1].transpose(0, 1, 3, 2)
+  dxs = _lax_conv(dy, wt, 1, half - 1)  # (n, (h + 2p) / 2, (w + 2p) / 2, 4 ci)
+  hs, ws = dxs.shape[1:3]
+  dxp = dxs.reshape(n, hs, ws, 2, 2, ci).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * hs, 2 * ws, ci)
+  return dxp[:, padding:padding + h, padding:padding + w]
+
+
+def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
+  """dW of conv(x, W, stride 2) for output cotangent dy: s2d tap (A, B) of the
+  kernel is xs[A:A+ho, B:B+wo]^T dy, one GEMM per tap (or one over all taps
+  when they are narrow)."""
+  k, _, ci, co = kernel_shape
+  half, (_, ho, wo, _) = k // 2, dy.shape
+  xs = _space_to_depth(x, padding)
+  taps = [xs[:, a:a + ho, b:b + wo] for a in range(half) for b in range(half)]
+  if ci < 16:
+    dws = jnp.einsum("nhwk,nhwo->ko", jnp.concatenate(taps, -1), dy)
+  else:
+    dws = jnp.stack([jnp.einsum("nhwk,nhwo->ko", t, dy) for t in taps])
+  dws = dws.reshape(half, half, 2, 2, ci, co)
+  return dws.transpose(0, 2, 1, 3, 4, 5).reshape(k, k, ci, co)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_s2(x, kernel, padding):
+  return _lax_conv(x, kernel, 2, padding)
+
+
+def _conv_s2_fwd(x, kernel, padding):
+  return _conv_s2(x, kernel, padding), (x, kernel)
+
+
+def _conv_s2_bwd(padding, res, dy):
+  x, kernel = res
+  return (_conv_s2_adjoint(dy, kernel, x.shape, padding),
+          _conv_s2_weight_grad(x, dy, kernel.shape, padding))
+
+
+_conv_s2.defvjp(_conv_s2_fwd, _conv_s2_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_transpose_s2(x, kernel, padding):
+  # The adjoint of the stride-2 conv whose kernel swaps in and out channels.
+  n, h, w, _ = x.shape
+  k = kernel.shape[0]
+  out_shape = (n, 2 * (h - 1) - 2 * padding + k, 2 * (w - 1) - 2 * padding + k, kernel.shape[3])
+  return _conv_s2_adjoint(x, kernel.transpose(0, 1, 3, 2), out_shape, padding)
+
+
+def _conv_transpose_s2_fwd(x, kernel, padding):
+  return _conv_transpose_s2(x, kernel, padding), (x, kernel)
+
+
+def _conv_transpose_s2_bwd(padding, res, g):
+  x, kernel = res
+  wc = kernel.transpose(0, 1, 3, 2)
+  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding)
+  return _lax_conv(g, wc, 2, padding), dwc.transpose(0, 1, 3, 2)
+
+
+_conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
+
+
+def conv2d(x, kernel, stride: int, padding: int, impl: str = "auto"):
+  """Cross-correlation, NHWC x HWIO, symmetric zero padding."""
+  impl = resolve_impl(impl)
+  k, _, cin, cout = kernel.shape
+  if impl == "xla":
+    return _lax_conv(x, kernel, stride, padding)
+  if _s2d_applies(x.shape, k, stride, padding):
+    return _conv_s2(x, kernel, padding)
+  cols = im2col(x, k, stride, padding)
+  return jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * cin, cout))
 
 
 def conv_transpose2d(x, kernel, stride: int, padding: int, impl: str = "auto"):
   """Transposed convolution with PyTorch semantics (see ConvTranspose2D)."""
   k, _, cin, cout = kernel.shape
-  if resolve_impl(impl) == "xla":
+  impl = resolve_impl(impl)
+  if impl == "xla":
     q = k - 1 - padding
     # lax.conv_transpose correlates with the kernel as given: flip it to scatter.
     return jax.lax.conv_transpose(x, kernel[::-1, ::-1], (stride, stride), ((q, q),) * 2,
                                   dimension_numbers=_DN)
-  if (k, stride, padding) == (4, 2, 1) and cout >= 16:
-    return _conv_transpose_phases(x, kernel)
+  if stride == 2 and k % 2 == 0:
+    return _conv_transpose_s2(x, kernel, padding)
   n, h, w, _ = x.shape
   cols = jnp.einsum("nhwc,cf->nhwf", x, kernel.transpose(2, 0, 1, 3).reshape(cin, -1))
   return _col2im(cols.reshape(n, h, w, k, k, cout), stride, padding)
