@@ -115,12 +115,14 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
   half, (_, ho, wo, _) = k // 2, dy.shape
   xs = _space_to_depth(x, padding)
   taps = [xs[:, a:a + ho, b:b + wo] for a in range(half) for b in range(half)]
+  # dy^T @ tap rather than tap^T @ dy: XLA copies the operand that is contracted
+  # over its rows into transposed form, and dy is one array shared by all taps.
   if ci < 16:
-    dws = jnp.einsum("nhwk,nhwo->ko", jnp.concatenate(taps, -1), dy)
+    dws = jnp.einsum("nhwo,nhwk->ok", dy, jnp.concatenate(taps, -1))
   else:
-    dws = jnp.stack([jnp.einsum("nhwk,nhwo->ko", t, dy) for t in taps])
-  dws = dws.reshape(half, half, 2, 2, ci, co)
-  return dws.transpose(0, 2, 1, 3, 4, 5).reshape(k, k, ci, co)
+    dws = jnp.concatenate([jnp.einsum("nhwo,nhwk->ok", dy, t) for t in taps], -1)
+  dws = dws.reshape(co, half, half, 2, 2, ci)  # (o, A, B, qy, qx, c)
+  return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
