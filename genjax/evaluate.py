@@ -131,20 +131,20 @@ def reference_features(extractor, cfg, split, keep, cache_dir):
       key.encode()).hexdigest()[:12]
   path = os.path.join(cache_dir, f"reference_{ref_id.rsplit(':', 1)[1]}.npz")
   if os.path.exists(path):
+    fs = FeatureSet(keep)
+    fs.stats = metrics.GaussianStats.load(path)
     with np.load(path) as f:
-      fs = FeatureSet(keep)
-      fs.stats = metrics.GaussianStats(int(f["dim"]), int(f["count"]), f["total"], f["outer"])
       fs.kept, fs.probs = [f["features"]], [f["probs"]]
-      return fs, ref_id
+    return fs, ref_id
   source = data.build_source(cfg, split)
   fs = FeatureSet(keep)
   for batch in data.eval_batches(source, 1000):
     n = int(batch["mask"].sum())
     fs.add(*[a[:n] for a in extractor(batch["image"])])
   os.makedirs(cache_dir, exist_ok=True)
-  np.savez(path, dim=fs.stats.dim, count=fs.stats.count, total=fs.stats.total,
-           outer=fs.stats.outer, features=fs.features, probs=np.concatenate(fs.probs),
-           reference_id=ref_id, extractor=extractor.id, weights_hash=extractor.weights_hash)
+  fs.stats.save(path, features=fs.features, probs=np.concatenate(fs.probs),
+                reference_id=ref_id, extractor=extractor.id,
+                weights_hash=extractor.weights_hash)
   return fs, ref_id
 
 
