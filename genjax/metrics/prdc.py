@@ -29,8 +29,10 @@ def precision_recall_density_coverage(real, fake, k: int = 5) -> dict:
   balls = _blocked(fake, real, lambda d: jnp.sum(d <= r_real[None, :], 1))
   precision = (balls > 0).mean()
   density = balls.sum() / (k * len(fake))
-  recall = _blocked(real, fake, lambda d: jnp.any(d <= r_fake[None, :], 1)).mean()
-  nearest_fake = _blocked(real, fake, lambda d: jnp.min(d, 1))
+  # one reals x fakes pass: is real i inside some fake ball, and its nearest fake
+  covered, nearest_fake = _blocked(real, fake, lambda d: jnp.stack(
+      [jnp.any(d <= r_fake[None, :], 1).astype(d.dtype), jnp.min(d, 1)], 1)).T
+  recall = (covered > 0).mean()
   coverage = (nearest_fake <= np.asarray(r_real)).mean()
   return {"precision": float(precision), "recall": float(recall),
           "density": float(density), "coverage": float(coverage), "k": k}
