@@ -21,6 +21,7 @@ input pixels x kernel taps x Cin x Cout. A GAN step is one D update on a real
 and a fake batch and one G update through D (D runs 3 times, G once); a VAE
 step is encoder + decoder.
 """
+import functools
 import json
 import statistics
 import time
@@ -109,6 +110,7 @@ def _subjaxprs(params):
         yield item
 
 
+@functools.cache  # the same for every conv_impl
 def step_flops(name: str) -> float:
   """Analytic FLOPs of one train step (see module docstring), counted on the
   plain lax layers."""
@@ -185,7 +187,7 @@ def bench(name, conv_impl, steps, probe):
       times.append(time.perf_counter() - t)
       ceilings.append(ceiling)
   median = statistics.median(times)
-  fraction = statistics.median(flops / t / 1e9 / c for t, c in zip(times, ceilings))
+  fraction = statistics.median(flops / dt / 1e9 / c for dt, c in zip(times, ceilings))
   pipe, pipe_kind = pipeline_rate(cfg, bs)
   return dict(workload=name, conv_impl=conv_impl, backend=jax.default_backend(),
               devices=jax.device_count(), batch=bs, step_ms=1e3 * median,
