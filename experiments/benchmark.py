@@ -4,14 +4,16 @@
   python -m experiments.benchmark --workload dcgan28 --json
   python -m experiments.benchmark --conv_impl xla      # plain lax convolutions
   python -m experiments.benchmark --conv_impl fast,xla # both, with step-time ratios
+  python -m experiments.benchmark --cpu_scheduler memory,default  # XLA:CPU scheduler
 
 For each workload (built from the normal configs) it reports the median train
 step time, images/s, analytic FLOPs per step, achieved GFLOP/s and its fraction
 of the sustained fp32 GEMM rate (2048^3 jnp.dot, the ceiling), the compile
-time, and the input pipeline's images/s on its own. The ceiling is timed
-between the train steps (one GEMM before each step), and the fraction is the
-median over those pairs, so that load from other processes on a shared
-machine moves both sides of the ratio alike.
+time, and the input pipeline's images/s on its own. Steps are timed as in
+training, back to back, in blocks of about --block_seconds; the ceiling is
+timed before each block, and the fraction is the median over those
+(block, ceiling) pairs, so that load from other processes on a shared machine
+moves both sides of the ratio alike.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
 counts its forward pass, its weight gradient, and its input gradient when its
@@ -41,7 +43,11 @@ flags.DEFINE_string("workload", "all", "dcgan64, dcgan28, vae28 or all.")
 flags.DEFINE_bool("json", False, "Also print one JSON line per workload.")
 flags.DEFINE_string("conv_impl", "auto",
                     "Convolution implementation(s), comma-separated: auto, fast, xla.")
-flags.DEFINE_integer("steps", 10, "Timed steps per workload (after 2 warm-up steps).")
+flags.DEFINE_string("cpu_scheduler", "memory",
+                    "train.cpu_scheduler value(s), comma-separated: memory, default, concurrency.")
+flags.DEFINE_integer("blocks", 8, "Timed blocks per workload, each after a ceiling probe.")
+flags.DEFINE_float("block_seconds", 1.0,
+                   "Each block runs back-to-back train steps for about this long (>= 2 steps).")
 
 WORKLOADS = {  # name -> (config module, variant, overrides)
     "dcgan64": (dcgan, "celeba64", {"train.batch_size": 64}),
@@ -50,9 +56,10 @@ WORKLOADS = {  # name -> (config module, variant, overrides)
 }
 
 
-def workload_config(name, conv_impl):
+def workload_config(name, conv_impl, cpu_scheduler="memory"):
   module, variant, overrides = WORKLOADS[name]
   cfg = module.get_config(variant)
+  cfg.train.cpu_scheduler = cpu_scheduler
   for key, value in overrides.items():
     section, field = key.split(".")
     cfg[section][field] = value
@@ -162,8 +169,8 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
   return n / (time.perf_counter() - t), kind
 
 
-def bench(name, conv_impl, steps, probe):
-  cfg = workload_config(name, conv_impl)
+def bench(name, conv_impl, cpu_scheduler, blocks, probe, block_seconds=1.0):
+  cfg = workload_config(name, conv_impl, cpu_scheduler)
   r = run.Run(cfg)
   bs = r.method.images_per_step
   shape = (bs, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
@@ -177,52 +184,58 @@ def bench(name, conv_impl, steps, probe):
   compiled = step.lower(state, batch).compile()
   compile_s = time.perf_counter() - t
   flops = step_flops(name)
-  times, ceilings = [], []
-  for i in range(steps + 2):
-    ceiling = probe()
+  for _ in range(2):  # warm-up; the second one sizes the blocks
     t = time.perf_counter()
-    state, metrics = compiled(state, batch)
+    state, metrics = jax.block_until_ready(compiled(state, batch))
+  per_block = max(2, round(block_seconds / (time.perf_counter() - t)))
+  times, ceilings = [], []
+  for _ in range(blocks):
+    ceilings.append(probe())
+    t = time.perf_counter()
+    for _ in range(per_block):
+      state, metrics = compiled(state, batch)
     jax.block_until_ready((state, metrics))
-    if i >= 2:
-      times.append(time.perf_counter() - t)
-      ceilings.append(ceiling)
+    times.append((time.perf_counter() - t) / per_block)
   median = statistics.median(times)
   fraction = statistics.median(flops / dt / 1e9 / c for dt, c in zip(times, ceilings))
   pipe, pipe_kind = pipeline_rate(cfg, bs)
-  return dict(workload=name, conv_impl=conv_impl, backend=jax.default_backend(),
-              devices=jax.device_count(), batch=bs, step_ms=1e3 * median,
-              images_per_s=bs / median, gflop_per_step=flops / 1e9,
+  return dict(workload=name, conv_impl=conv_impl, cpu_scheduler=cpu_scheduler,
+              backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
+              step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
               gflop_per_s=flops / median / 1e9,
               ceiling_gflop_per_s=statistics.median(ceilings),
               fraction_of_ceiling=fraction, compile_s=compile_s,
-              pipeline_images_per_s=pipe, pipeline_source=pipe_kind,
+              steps_timed=blocks * per_block, pipeline_images_per_s=pipe,
+              pipeline_source=pipe_kind,
               pipeline_over_train=pipe / (bs / median))
 
 
 def main(argv):
   del argv
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
-  impls = FLAGS.conv_impl.split(",")
+  variants = [(impl, sched) for impl in FLAGS.conv_impl.split(",")
+              for sched in FLAGS.cpu_scheduler.split(",")]
+  label = lambda v: f"{v[0]}/{v[1]}"
   probe = ceiling_probe()
   print(f"{jax.device_count()} {jax.default_backend()} device(s); "
-        "ceiling = 2048^3 jnp.dot timed between the steps")
-  print(f"{'workload':9} {'impl':5} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
+        "ceiling = 2048^3 jnp.dot timed before each block of steps")
+  print(f"{'workload':9} {'impl/sched':14} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
     steps = {}
-    for impl in impls:
-      res = bench(name, impl, FLAGS.steps, probe)
-      steps[impl] = res["step_ms"]
-      print(f"{name:9} {impl:5} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+    for v in variants:
+      res = bench(name, *v, FLAGS.blocks, probe, FLAGS.block_seconds)
+      steps[v] = res["step_ms"]
+      print(f"{name:9} {label(v):14} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
             f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
             f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
             f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)
       if FLAGS.json:
         print(json.dumps(res), flush=True)
-    if len(impls) > 1:
-      base = impls[0]
-      print(f"{name:9} step time relative to {base}: " + ", ".join(
-          f"{impl} {steps[impl] / steps[base]:.2f}x" for impl in impls[1:]), flush=True)
+    if len(variants) > 1:
+      base = variants[0]
+      print(f"{name:9} step time relative to {label(base)}: " + ", ".join(
+          f"{label(v)} {steps[v] / steps[base]:.2f}x" for v in variants[1:]), flush=True)
 
 
 if __name__ == "__main__":

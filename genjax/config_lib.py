@@ -51,6 +51,7 @@ def train_config(**overrides) -> ml_collections.ConfigDict:
       num_grid_samples=64,
       tensorboard=True,
       progress=True,
+      cpu_scheduler="memory",  # XLA:CPU scheduler for the train step (run.CPU_SCHEDULERS)
   ))
   cfg.update(overrides)
   return cfg

@@ -16,6 +16,15 @@ from genjax import checkpoint, data, images, methods, parallel
 from genjax.logging import MetricWriter, Progress
 
 CONFIG_FILE = "config.json"
+# Keys a resumed run may change: they do not change what is computed.
+RESUMABLE_CHANGES = {"train.num_steps", "train.cpu_scheduler"}
+# train.cpu_scheduler -> XLA:CPU's instruction scheduler for the train step.
+# "memory" runs the step's independent ops closer to one after another; on a
+# few cores that keeps each kernel's threads to itself (vae28: ~0.85x the step
+# time of "default", experiments/benchmark.py --cpu_scheduler memory,default).
+CPU_SCHEDULERS = {"memory": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
+                  "default": "CPU_SCHEDULER_TYPE_DEFAULT",
+                  "concurrency": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"}
 
 
 def config_hash(config) -> str:
@@ -31,11 +40,11 @@ def save_config(config, workdir: str):
     if config_hash(old) != config_hash(config):
       new, prev = _flatten(config), _flatten(old)
       changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
-      if set(changed) - {"train.num_steps"}:
+      if set(changed) - RESUMABLE_CHANGES:
         raise ValueError(
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
-            "Resume with the same config (only train.num_steps may change) or use "
-            "a new --workdir.")
+            f"Resume with the same config (only {', '.join(sorted(RESUMABLE_CHANGES))} "
+            "may change) or use a new --workdir.")
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
     with open(path + ".tmp", "w") as f:
@@ -62,6 +71,17 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
+def step_compiler_options(train_config):
+  """XLA options for the train step: train.cpu_scheduler on the CPU backend."""
+  name = train_config.get("cpu_scheduler", "memory")  # configs saved before the key
+  if name not in CPU_SCHEDULERS:
+    raise ValueError(f"train.cpu_scheduler={name!r} is not one of "
+                     f"{', '.join(CPU_SCHEDULERS)}; fix the config.")
+  if jax.default_backend() != "cpu":
+    return None
+  return {"xla_cpu_scheduler_type": CPU_SCHEDULERS[name]}
+
+
 class Run:
   """Method, mesh, shardings and (abstract) state for a config."""
 
@@ -70,6 +90,7 @@ class Run:
     self.mesh = mesh if mesh is not None else parallel.make_mesh()
     self.method = methods.build(config)
     self.hash = config_hash(config)
+    self._step_options = step_compiler_options(config.train)
     init = lambda rng: self.method.init_state(rng, data.dummy_batch(config.data))
     self.abstract_state = jax.eval_shape(init, jax.random.PRNGKey(0))
     self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
@@ -101,7 +122,7 @@ class Run:
         lambda s, b: self.method.train_step(s, data.normalize(b)),
         in_shardings=(self.state_sharding, parallel.data_sharded(self.mesh)),
         out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),
-        donate_argnums=0)
+        donate_argnums=0, compiler_options=self._step_options)
 
   def sample(self, state, num: int, seed: int, batch_size: int = 500):
     """num images (float32 numpy in [-1, 1]) from the method's sampler."""

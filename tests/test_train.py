@@ -95,6 +95,23 @@ def test_resume_with_a_changed_config_is_refused(tmp_path):
     run.train_and_evaluate(cfg, wd)
 
 
+def test_cpu_scheduler_changes_no_numbers_and_may_change_on_resume(tmp_path):
+  straight = run.train_and_evaluate(smoke("vae", num_steps=4, checkpoint_every=2),
+                                    str(tmp_path / "a"))
+  wd = str(tmp_path / "b")
+  run.train_and_evaluate(smoke("vae", num_steps=2, checkpoint_every=2, cpu_scheduler="default"), wd)
+  resumed = run.train_and_evaluate(smoke("vae", num_steps=4, checkpoint_every=2), wd)
+  assert int(resumed.step) == 4
+  assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
+
+
+def test_unknown_cpu_scheduler_is_a_clear_error():
+  assert run.step_compiler_options(smoke("vae").train) == {
+      "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
+  with pytest.raises(ValueError, match=r"train.cpu_scheduler='fastest' is not one of memory"):
+    run.Run(smoke("vae", cpu_scheduler="fastest"))
+
+
 def test_nan_loss_stops_with_a_clear_error_and_keeps_good_checkpoint(tmp_path):
   wd = str(tmp_path / "nan")
   cfg = smoke("vae", num_steps=6, log_every=1, checkpoint_every=2)
