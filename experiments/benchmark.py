@@ -10,10 +10,12 @@ For each workload (built from the normal configs) it reports the median train
 step time, images/s, analytic FLOPs per step, achieved GFLOP/s and its fraction
 of the sustained fp32 GEMM rate (2048^3 jnp.dot, the ceiling), the compile
 time, and the input pipeline's images/s on its own. Steps are timed as in
-training, back to back, in blocks of about --block_seconds; the ceiling is
-timed before each block, and the fraction is the median over those
-(block, ceiling) pairs, so that load from other processes on a shared machine
-moves both sides of the ratio alike.
+training, back to back, in blocks of about --block_seconds, and the ceiling is
+timed before each block; the fraction is the median achieved GFLOP/s over the
+median ceiling. (A neighbour on a shared machine that takes one core halves the
+two-thread GEMM more than it slows a step, so per-block ratios would flatter
+the step.) With several variants (--conv_impl, --cpu_scheduler lists) their
+blocks alternate, and the step-time ratios are medians over neighbouring blocks.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
 counts its forward pass, its weight gradient, and its input gradient when its
@@ -169,45 +171,63 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
   return n / (time.perf_counter() - t), kind
 
 
-def bench(name, conv_impl, cpu_scheduler, blocks, probe, block_seconds=1.0):
-  cfg = workload_config(name, conv_impl, cpu_scheduler)
-  r = run.Run(cfg)
-  bs = r.method.images_per_step
-  shape = (bs, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
-  rng = np.random.default_rng(0)
-  batch = parallel.global_batch(
-      {"image": rng.integers(0, 255, shape, np.uint8),
-       "label": np.zeros((bs,), np.int32)}, r.mesh)
-  state = r.init_state()
-  step = r.train_step()
-  t = time.perf_counter()
-  compiled = step.lower(state, batch).compile()
-  compile_s = time.perf_counter() - t
-  flops = step_flops(name)
-  for _ in range(2):  # warm-up; the second one sizes the blocks
+class _Variant:
+  """One (conv_impl, cpu_scheduler) build of a workload: compiled step and state."""
+
+  def __init__(self, name, conv_impl, cpu_scheduler, block_seconds):
+    self.conv_impl, self.cpu_scheduler = conv_impl, cpu_scheduler
+    self.cfg = workload_config(name, conv_impl, cpu_scheduler)
+    r = run.Run(self.cfg)
+    self.batch_size = bs = r.method.images_per_step
+    shape = (bs, self.cfg.data.image_size, self.cfg.data.image_size, self.cfg.data.channels)
+    rng = np.random.default_rng(0)
+    self.batch = parallel.global_batch(
+        {"image": rng.integers(0, 255, shape, np.uint8),
+         "label": np.zeros((bs,), np.int32)}, r.mesh)
+    self.state = r.init_state()
     t = time.perf_counter()
-    state, metrics = jax.block_until_ready(compiled(state, batch))
-  per_block = max(2, round(block_seconds / (time.perf_counter() - t)))
-  times, ceilings = [], []
+    self.compiled = r.train_step().lower(self.state, self.batch).compile()
+    self.compile_s = time.perf_counter() - t
+    for _ in range(2):  # warm-up; the second one sizes the blocks
+      t = time.perf_counter()
+      self.state, _ = jax.block_until_ready(self.compiled(self.state, self.batch))
+    self.per_block = max(2, round(block_seconds / (time.perf_counter() - t)))
+    self.times, self.ceilings = [], []
+
+  def run_block(self, probe):
+    self.ceilings.append(probe())
+    t = time.perf_counter()
+    for _ in range(self.per_block):
+      self.state, metrics = self.compiled(self.state, self.batch)
+    jax.block_until_ready((self.state, metrics))
+    self.times.append((time.perf_counter() - t) / self.per_block)
+
+
+def bench(name, variants, blocks, probe, block_seconds=1.0):
+  """One result dict per (conv_impl, cpu_scheduler) in `variants`. The
+  variants' blocks alternate, so their step-time ratios (median over blocks,
+  `step_time_vs_first`) see the same machine load."""
+  runs = [_Variant(name, impl, sched, block_seconds) for impl, sched in variants]
   for _ in range(blocks):
-    ceilings.append(probe())
-    t = time.perf_counter()
-    for _ in range(per_block):
-      state, metrics = compiled(state, batch)
-    jax.block_until_ready((state, metrics))
-    times.append((time.perf_counter() - t) / per_block)
-  median = statistics.median(times)
-  fraction = statistics.median(flops / dt / 1e9 / c for dt, c in zip(times, ceilings))
-  pipe, pipe_kind = pipeline_rate(cfg, bs)
-  return dict(workload=name, conv_impl=conv_impl, cpu_scheduler=cpu_scheduler,
-              backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
-              step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
-              gflop_per_s=flops / median / 1e9,
-              ceiling_gflop_per_s=statistics.median(ceilings),
-              fraction_of_ceiling=fraction, compile_s=compile_s,
-              steps_timed=blocks * per_block, pipeline_images_per_s=pipe,
-              pipeline_source=pipe_kind,
-              pipeline_over_train=pipe / (bs / median))
+    for v in runs:
+      v.run_block(probe)
+  flops = step_flops(name)
+  results = []
+  for v in runs:
+    median, bs = statistics.median(v.times), v.batch_size
+    pipe, pipe_kind = pipeline_rate(v.cfg, bs)
+    results.append(dict(
+        workload=name, conv_impl=v.conv_impl, cpu_scheduler=v.cpu_scheduler,
+        backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
+        step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
+        gflop_per_s=flops / median / 1e9, ceiling_gflop_per_s=statistics.median(v.ceilings),
+        fraction_of_ceiling=flops / median / 1e9 / statistics.median(v.ceilings),
+        step_time_vs_first=statistics.median(
+            dt / d0 for dt, d0 in zip(v.times, runs[0].times)),
+        compile_s=v.compile_s, steps_timed=blocks * v.per_block,
+        pipeline_images_per_s=pipe, pipeline_source=pipe_kind,
+        pipeline_over_train=pipe / (bs / median)))
+  return results
 
 
 def main(argv):
@@ -215,27 +235,25 @@ def main(argv):
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
   variants = [(impl, sched) for impl in FLAGS.conv_impl.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")]
-  label = lambda v: f"{v[0]}/{v[1]}"
+  label = lambda res: f"{res['conv_impl']}/{res['cpu_scheduler']}"
   probe = ceiling_probe()
   print(f"{jax.device_count()} {jax.default_backend()} device(s); "
         "ceiling = 2048^3 jnp.dot timed before each block of steps")
   print(f"{'workload':9} {'impl/sched':14} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
-    steps = {}
-    for v in variants:
-      res = bench(name, *v, FLAGS.blocks, probe, FLAGS.block_seconds)
-      steps[v] = res["step_ms"]
-      print(f"{name:9} {label(v):14} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+    results = bench(name, variants, FLAGS.blocks, probe, FLAGS.block_seconds)
+    for res in results:
+      print(f"{name:9} {label(res):14} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
             f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
             f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
             f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)
       if FLAGS.json:
         print(json.dumps(res), flush=True)
-    if len(variants) > 1:
-      base = variants[0]
-      print(f"{name:9} step time relative to {label(base)}: " + ", ".join(
-          f"{label(v)} {steps[v] / steps[base]:.2f}x" for v in variants[1:]), flush=True)
+    if len(results) > 1:
+      print(f"{name:9} step time relative to {label(results[0])} (median over alternating "
+            "blocks): " + ", ".join(f"{label(r)} {r['step_time_vs_first']:.2f}x"
+                                    for r in results[1:]), flush=True)
 
 
 if __name__ == "__main__":
