@@ -125,13 +125,9 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
   return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
 
 
-def _conv_s2_forward(x, kernel, padding: int):
-  return _lax_conv(x, kernel, 2, padding)
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _conv_s2(x, kernel, padding):
-  return _conv_s2_forward(x, kernel, padding)
+  return _lax_conv(x, kernel, 2, padding)
 
 
 def _conv_s2_fwd(x, kernel, padding):
@@ -164,7 +160,7 @@ def _conv_transpose_s2_bwd(padding, res, g):
   x, kernel = res
   wc = kernel.transpose(0, 1, 3, 2)
   dwc = _conv_s2_weight_grad(g, x, wc.shape, padding)
-  return _conv_s2_forward(g, wc, padding), dwc.transpose(0, 1, 3, 2)
+  return _lax_conv(g, wc, 2, padding), dwc.transpose(0, 1, 3, 2)
 
 
 _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
