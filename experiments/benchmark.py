@@ -58,10 +58,11 @@ WORKLOADS = {  # name -> (config module, variant, overrides)
 }
 
 
-def workload_config(name, conv_impl, cpu_scheduler="memory"):
+def workload_config(name, conv_impl, cpu_scheduler=None):
   module, variant, overrides = WORKLOADS[name]
   cfg = module.get_config(variant)
-  cfg.train.cpu_scheduler = cpu_scheduler
+  if cpu_scheduler is not None:  # else the config's default
+    cfg.train.cpu_scheduler = cpu_scheduler
   for key, value in overrides.items():
     section, field = key.split(".")
     cfg[section][field] = value
@@ -212,10 +213,11 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
     for v in runs:
       v.run_block(probe)
   flops = step_flops(name)
+  # The variants share the data config and batch size, so the pipeline too.
+  pipe, pipe_kind = pipeline_rate(runs[0].cfg, runs[0].batch_size)
   results = []
   for v in runs:
     median, bs = statistics.median(v.times), v.batch_size
-    pipe, pipe_kind = pipeline_rate(v.cfg, bs)
     results.append(dict(
         workload=name, conv_impl=v.conv_impl, cpu_scheduler=v.cpu_scheduler,
         backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
