@@ -12,7 +12,7 @@ import ml_collections
 import numpy as np
 
 import genjax
-from genjax import checkpoint, data, images, methods, parallel
+from genjax import checkpoint, config_lib, data, images, methods, parallel
 from genjax.logging import MetricWriter, Progress
 
 CONFIG_FILE = "config.json"
@@ -20,8 +20,9 @@ CONFIG_FILE = "config.json"
 RESUMABLE_CHANGES = {"train.num_steps", "train.cpu_scheduler"}
 # train.cpu_scheduler -> XLA:CPU's instruction scheduler for the train step.
 # "memory" runs the step's independent ops closer to one after another; on a
-# few cores that keeps each kernel's threads to itself (vae28: ~0.85x the step
-# time of "default", experiments/benchmark.py --cpu_scheduler memory,default).
+# few cores that keeps each kernel's threads to itself. vae28 measured 0.80x
+# the step time of "default" on a busy machine and 0.99x on a quiet one
+# (experiments/benchmark.py --cpu_scheduler memory,default).
 CPU_SCHEDULERS = {"memory": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
                   "default": "CPU_SCHEDULER_TYPE_DEFAULT",
                   "concurrency": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"}
@@ -73,7 +74,8 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 def step_compiler_options(train_config):
   """XLA options for the train step: train.cpu_scheduler on the CPU backend."""
-  name = train_config.get("cpu_scheduler", "memory")  # configs saved before the key
+  # Configs saved before the key existed get today's default.
+  name = train_config.get("cpu_scheduler", config_lib.train_config().cpu_scheduler)
   if name not in CPU_SCHEDULERS:
     raise ValueError(f"train.cpu_scheduler={name!r} is not one of "
                      f"{', '.join(CPU_SCHEDULERS)}; fix the config.")
