@@ -27,6 +27,7 @@ step is encoder + decoder.
 """
 import functools
 import json
+import math
 import statistics
 import time
 
@@ -39,6 +40,7 @@ from absl import app, flags
 from configs import dcgan, vae
 from genjax import data, parallel, run
 from genjax.data import sources
+from genjax.models import layers
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workload", "all", "dcgan64, dcgan28, vae28 or all.")
@@ -141,17 +143,23 @@ def step_flops(name: str) -> float:
                            (0,), st.net.params, x))
 
 
-def ceiling_probe(n=2048):
-  """Returns a function timing one n x n x n fp32 jnp.dot, in GFLOP/s."""
+def ceiling_probe(n=2048, min_seconds=0.02):
+  """Returns a function timing n x n x n fp32 jnp.dots, in GFLOP/s: one on a
+  CPU (~0.1 s), enough back to back to last min_seconds on an accelerator,
+  where one takes tens of microseconds and dispatch would dominate."""
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
   b = jax.random.normal(jax.random.PRNGKey(1), (n, n))
   f = jax.jit(jnp.dot)
   f(a, b).block_until_ready()
-  def probe():
+
+  def timed(reps):
     t = time.perf_counter()
-    f(a, b).block_until_ready()
-    return 2 * n ** 3 / (time.perf_counter() - t) / 1e9
-  return probe
+    for _ in range(reps):
+      out = f(a, b)
+    out.block_until_ready()
+    return time.perf_counter() - t
+  reps = max(1, math.ceil(min_seconds / timed(1)))
+  return lambda: reps * 2 * n ** 3 / timed(reps) / 1e9
 
 
 def pipeline_rate(cfg, batch_size, seconds=2.0):
@@ -159,7 +167,7 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
   opened here, else a synthetic in-memory source of the same shape)."""
   try:
     source, kind = data.build_source(cfg.data, cfg.data.split), cfg.data.source
-  except (FileNotFoundError, ValueError):
+  except (FileNotFoundError, ValueError, ImportError):  # not prepared / no tfds here
     shape = (2048, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
     source = sources.ArraySource(np.random.default_rng(0).integers(0, 255, shape, np.uint8),
                                  np.zeros(shape[0], np.int32), 1)
@@ -219,7 +227,8 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
   for v in runs:
     median, bs = statistics.median(v.times), v.batch_size
     results.append(dict(
-        workload=name, conv_impl=v.conv_impl, cpu_scheduler=v.cpu_scheduler,
+        workload=name, conv_impl=v.conv_impl,
+        conv_impl_resolved=layers.resolve_impl(v.conv_impl), cpu_scheduler=v.cpu_scheduler,
         backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
         step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
         gflop_per_s=flops / median / 1e9, ceiling_gflop_per_s=statistics.median(v.ceilings),
@@ -237,16 +246,18 @@ def main(argv):
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
   variants = [(impl, sched) for impl in FLAGS.conv_impl.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")]
-  label = lambda res: f"{res['conv_impl']}/{res['cpu_scheduler']}"
+  def label(res):  # e.g. fast/memory, auto=xla/memory
+    impl, resolved = res["conv_impl"], res["conv_impl_resolved"]
+    return f"{impl if impl == resolved else impl + '=' + resolved}/{res['cpu_scheduler']}"
   probe = ceiling_probe()
   print(f"{jax.device_count()} {jax.default_backend()} device(s); "
         "ceiling = 2048^3 jnp.dot timed before each block of steps")
-  print(f"{'workload':9} {'impl/sched':14} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
+  print(f"{'workload':9} {'impl/sched':16} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
     results = bench(name, variants, FLAGS.blocks, probe, FLAGS.block_seconds)
     for res in results:
-      print(f"{name:9} {label(res):14} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+      print(f"{name:9} {label(res):16} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
             f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
             f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
             f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)
