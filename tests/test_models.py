@@ -92,11 +92,17 @@ def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_fast_path_is_the_cpu_default_and_avoids_strided_lax_gradients():
-  """On CPU, "auto" picks the fast forms: the backward pass of a stride-2 conv
-  and a stride-2 transposed conv contains no lhs-dilated (strided-gradient)
-  convolution, which is what XLA:CPU runs slowly."""
-  assert layers.resolve_impl("auto") == ("fast" if jax.default_backend() == "cpu" else "xla")
+@pytest.mark.parametrize("backend,expected", [("cpu", "fast"), ("gpu", "fast"), ("tpu", "xla")])
+def test_auto_conv_impl_is_chosen_per_backend(monkeypatch, backend, expected):
+  monkeypatch.setattr(jax, "default_backend", lambda: backend)
+  assert layers.resolve_impl("auto") == expected
+  assert layers.resolve_impl("xla") == "xla" and layers.resolve_impl("fast") == "fast"
+
+
+def test_fast_path_avoids_strided_lax_gradients():
+  """The backward pass of a fast stride-2 conv and stride-2 transposed conv
+  contains no lhs-dilated (strided-gradient) convolution, which is what XLA:CPU
+  runs slowly."""
   x, k = jnp.zeros((2, 8, 8, 4)), jnp.zeros((4, 4, 4, 8))
   def hlo(fn, impl, x):
     loss = lambda x, k: jnp.sum(fn(x, k, 2, 1, impl) ** 2)
