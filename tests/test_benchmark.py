@@ -1,9 +1,10 @@
-"""The benchmark's FLOP convention and one quick workload end to end."""
+"""The benchmark's FLOP convention, one quick workload end to end, and the
+conv precision report."""
 import jax
 import jax.numpy as jnp
 import pytest
 
-from experiments import benchmark
+from experiments import benchmark, conv_precision
 from genjax.models import layers
 
 
@@ -48,3 +49,14 @@ def test_vae28_benchmark_reports_consistent_rows_for_alternating_variants():
     assert res["devices"] == jax.device_count()
   assert fast["step_time_vs_first"] == 1.0
   assert plain["step_time_vs_first"] > 1.2  # the plain lax layers are ~2.7x slower here
+
+
+@pytest.mark.parametrize("case", [("conv", (4, 8, 8, 16), 8, 2, 1), ("convT", (4, 4, 4, 8), 3, 2, 1),
+                                  ("conv", (4, 4, 4, 8), 1, 1, 0)])
+def test_conv_precision_reports_float32_errors_against_float64(case):
+  errors = conv_precision.relative_errors(*case)
+  assert set(errors) == {"xla", "fast"}
+  for impl, errs in errors.items():
+    assert len(errs) == 3  # y, dx, dw
+    # float32 rounding on the CPU: nonzero, and far below TF32's ~1e-3.
+    assert all(0 < e < 1e-5 for e in errs), (impl, errs)
