@@ -5,6 +5,7 @@
   python -m experiments.benchmark --conv_impl xla      # plain lax convolutions
   python -m experiments.benchmark --conv_impl fast,xla # both, with step-time ratios
   python -m experiments.benchmark --cpu_scheduler memory,default  # XLA:CPU scheduler
+  python -m experiments.benchmark --workload vae28 --cpu_devices 2 # data parallel over cores
 
 For each workload (built from the normal configs) it reports the median train
 step time, images/s, analytic FLOPs per step, achieved GFLOP/s and its fraction
@@ -50,6 +51,9 @@ flags.DEFINE_string("conv_impl", "auto",
 flags.DEFINE_string("cpu_scheduler", "memory",
                     "train.cpu_scheduler value(s), comma-separated: memory, default, concurrency.")
 flags.DEFINE_integer("blocks", 8, "Timed blocks per workload, each after a ceiling probe.")
+flags.DEFINE_integer("cpu_devices", None, "Split the host CPU into this many devices; the "
+                     "step runs data-parallel over them (genjax.train --cpu_devices).",
+                     lower_bound=1)
 flags.DEFINE_float("block_seconds", 1.0,
                    "Each block runs back-to-back train steps for about this long (>= 2 steps).")
 
@@ -243,6 +247,8 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
 
 def main(argv):
   del argv
+  if FLAGS.cpu_devices:
+    jax.config.update("jax_num_cpu_devices", FLAGS.cpu_devices)  # before any JAX op
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
   variants = [(impl, sched) for impl in FLAGS.conv_impl.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")]

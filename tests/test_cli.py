@@ -28,6 +28,15 @@ def test_train_then_sample_from_the_command_line(tmp_path):
   proc = run_module(["genjax.train", "--config", "configs/dcgan.py:smoke", "--workdir", wd,
                      "--config.train.num_steps=3", "--config.gan.loss=hinge"])
   assert proc.returncode == 0 and "Resumed" in proc.stdout
+  assert "1 cpu device(s)" in proc.stdout
+  # Two more steps with the CPU split into two devices: the 1-device checkpoint
+  # resumes onto a 2-device mesh and the batch is sharded over both.
+  proc = run_module(["genjax.train", "--config", "configs/dcgan.py:smoke", "--workdir", wd,
+                     "--config.train.num_steps=5", "--config.gan.loss=hinge",
+                     "--cpu_devices=2"])
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "Resumed" in proc.stdout and "2 cpu device(s)" in proc.stdout
+  assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).latest_step() == 5
 
 
 def test_config_typo_fails_before_training(tmp_path):
