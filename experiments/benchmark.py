@@ -5,6 +5,7 @@
   python -m experiments.benchmark --conv_impl xla      # plain lax convolutions
   python -m experiments.benchmark --conv_impl fast,xla # both, with step-time ratios
   python -m experiments.benchmark --cpu_scheduler memory,default  # XLA:CPU scheduler
+  python -m experiments.benchmark --cpu_conv_kernels eigen,ynnpack # XLA:CPU conv kernels
   python -m experiments.benchmark --workload vae28 --cpu_devices 2 # data parallel over cores
 
 For each workload (built from the normal configs) it reports the median train
@@ -15,7 +16,8 @@ training, back to back, in blocks of about --block_seconds, and the ceiling is
 timed before each block; the fraction is the median achieved GFLOP/s over the
 median ceiling. (A neighbour on a shared machine that takes one core halves the
 two-thread GEMM more than it slows a step, so per-block ratios would flatter
-the step.) With several variants (--conv_impl, --cpu_scheduler lists) their
+the step.) With several variants (--conv_impl, --cpu_scheduler, --cpu_conv_kernels
+lists) their
 blocks alternate, and the step-time ratios are medians over neighbouring blocks.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
@@ -50,6 +52,8 @@ flags.DEFINE_string("conv_impl", "auto",
                     "Convolution implementation(s), comma-separated: auto, fast, xla.")
 flags.DEFINE_string("cpu_scheduler", "memory",
                     "train.cpu_scheduler value(s), comma-separated: memory, default, concurrency.")
+flags.DEFINE_string("cpu_conv_kernels", "eigen",
+                    "train.cpu_conv_kernels value(s), comma-separated: eigen, ynnpack.")
 flags.DEFINE_integer("blocks", 8, "Timed blocks per workload, each after a ceiling probe.")
 flags.DEFINE_integer("cpu_devices", None, "Split the host CPU into this many devices; the "
                      "step runs data-parallel over them (genjax.train --cpu_devices).",
@@ -64,11 +68,13 @@ WORKLOADS = {  # name -> (config module, variant, overrides)
 }
 
 
-def workload_config(name, conv_impl, cpu_scheduler=None):
+def workload_config(name, conv_impl, cpu_scheduler=None, cpu_conv_kernels=None):
   module, variant, overrides = WORKLOADS[name]
   cfg = module.get_config(variant)
   if cpu_scheduler is not None:  # else the config's default
     cfg.train.cpu_scheduler = cpu_scheduler
+  if cpu_conv_kernels is not None:
+    cfg.train.cpu_conv_kernels = cpu_conv_kernels
   for key, value in overrides.items():
     section, field = key.split(".")
     cfg[section][field] = value
@@ -185,11 +191,13 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
 
 
 class _Variant:
-  """One (conv_impl, cpu_scheduler) build of a workload: compiled step and state."""
+  """One (conv_impl, cpu_scheduler, cpu_conv_kernels) build of a workload:
+  compiled step and state."""
 
-  def __init__(self, name, conv_impl, cpu_scheduler, block_seconds):
+  def __init__(self, name, conv_impl, cpu_scheduler, cpu_conv_kernels, block_seconds):
     self.conv_impl, self.cpu_scheduler = conv_impl, cpu_scheduler
-    self.cfg = workload_config(name, conv_impl, cpu_scheduler)
+    self.cpu_conv_kernels = cpu_conv_kernels
+    self.cfg = workload_config(name, conv_impl, cpu_scheduler, cpu_conv_kernels)
     r = run.Run(self.cfg)
     self.batch_size = bs = r.method.images_per_step
     shape = (bs, self.cfg.data.image_size, self.cfg.data.image_size, self.cfg.data.channels)
@@ -217,10 +225,10 @@ class _Variant:
 
 
 def bench(name, variants, blocks, probe, block_seconds=1.0):
-  """One result dict per (conv_impl, cpu_scheduler) in `variants`. The
+  """One result dict per (conv_impl, cpu_scheduler, cpu_conv_kernels) in `variants`. The
   variants' blocks alternate, so their step-time ratios (median over blocks,
   `step_time_vs_first`) see the same machine load."""
-  runs = [_Variant(name, impl, sched, block_seconds) for impl, sched in variants]
+  runs = [_Variant(name, *variant, block_seconds) for variant in variants]
   for _ in range(blocks):
     for v in runs:
       v.run_block(probe)
@@ -233,6 +241,7 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
     results.append(dict(
         workload=name, conv_impl=v.conv_impl,
         conv_impl_resolved=layers.resolve_impl(v.conv_impl), cpu_scheduler=v.cpu_scheduler,
+        cpu_conv_kernels=v.cpu_conv_kernels,
         backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
         step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
         gflop_per_s=flops / median / 1e9, ceiling_gflop_per_s=statistics.median(v.ceilings),
@@ -250,20 +259,22 @@ def main(argv):
   if FLAGS.cpu_devices:
     jax.config.update("jax_num_cpu_devices", FLAGS.cpu_devices)  # before any JAX op
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
-  variants = [(impl, sched) for impl in FLAGS.conv_impl.split(",")
-              for sched in FLAGS.cpu_scheduler.split(",")]
-  def label(res):  # e.g. fast/memory, auto=xla/memory
+  variants = [(impl, sched, kernels) for impl in FLAGS.conv_impl.split(",")
+              for sched in FLAGS.cpu_scheduler.split(",")
+              for kernels in FLAGS.cpu_conv_kernels.split(",")]
+  def label(res):  # e.g. fast/memory/eigen, auto=xla/memory/eigen
     impl, resolved = res["conv_impl"], res["conv_impl_resolved"]
-    return f"{impl if impl == resolved else impl + '=' + resolved}/{res['cpu_scheduler']}"
+    return (f"{impl if impl == resolved else impl + '=' + resolved}/{res['cpu_scheduler']}"
+            f"/{res['cpu_conv_kernels']}")
   probe = ceiling_probe()
   print(f"{jax.device_count()} {jax.default_backend()} device(s); "
         "ceiling = 2048^3 jnp.dot timed before each block of steps")
-  print(f"{'workload':9} {'impl/sched':16} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
+  print(f"{'workload':9} {'impl/sched/kernels':24} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
     results = bench(name, variants, FLAGS.blocks, probe, FLAGS.block_seconds)
     for res in results:
-      print(f"{name:9} {label(res):16} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+      print(f"{name:9} {label(res):24} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
             f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
             f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
             f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)

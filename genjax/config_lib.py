@@ -52,6 +52,7 @@ def train_config(**overrides) -> ml_collections.ConfigDict:
       tensorboard=True,
       progress=True,
       cpu_scheduler="memory",  # XLA:CPU scheduler for the train step (run.CPU_SCHEDULERS)
+      cpu_conv_kernels="eigen",  # XLA:CPU convolution kernels (run.CPU_CONV_KERNELS)
   ))
   cfg.update(overrides)
   return cfg

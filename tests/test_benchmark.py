@@ -37,10 +37,11 @@ def test_workload_flops_match_the_published_convention():
 
 
 def test_vae28_benchmark_reports_consistent_rows_for_alternating_variants():
-  fast, plain = benchmark.bench("vae28", [("fast", "memory"), ("xla", "memory")], 2,
-                                benchmark.ceiling_probe(256), block_seconds=0.0)
-  for res, impl in ((fast, "fast"), (plain, "xla")):
+  fast, plain = benchmark.bench("vae28", [("fast", "memory", "eigen"), ("xla", "memory", "ynnpack")],
+                                2, benchmark.ceiling_probe(256), block_seconds=0.0)
+  for res, impl, kernels in ((fast, "fast", "eigen"), (plain, "xla", "ynnpack")):
     assert res["batch"] == 128 and res["conv_impl"] == impl and res["steps_timed"] == 4
+    assert res["cpu_conv_kernels"] == kernels and res["cpu_scheduler"] == "memory"
     assert res["images_per_s"] == pytest.approx(128 / (res["step_ms"] / 1e3))
     assert res["gflop_per_s"] == pytest.approx(res["gflop_per_step"] / (res["step_ms"] / 1e3))
     assert res["fraction_of_ceiling"] == pytest.approx(

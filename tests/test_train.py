@@ -1,13 +1,14 @@
 """End to end: every config's smoke variant trains, samples and resumes exactly."""
 import json
 import os
+import re
 
 import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from genjax import checkpoint, images, run, sample
+from genjax import checkpoint, images, parallel, run, sample
 from tests.conftest import load_config
 
 
@@ -105,11 +106,48 @@ def test_cpu_scheduler_changes_no_numbers_and_may_change_on_resume(tmp_path):
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
 
 
-def test_unknown_cpu_scheduler_is_a_clear_error():
+def test_unknown_cpu_options_are_clear_errors():
   assert run.step_compiler_options(smoke("vae").train) == {
-      "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
+      "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
+      "xla_cpu_experimental_ynn_fusion_type":
+          "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+  assert "xla_cpu_experimental_ynn_fusion_type" not in run.step_compiler_options(
+      smoke("vae", cpu_conv_kernels="ynnpack").train)
   with pytest.raises(ValueError, match=r"train.cpu_scheduler='fastest' is not one of memory"):
     run.Run(smoke("vae", cpu_scheduler="fastest"))
+  with pytest.raises(ValueError, match=r"train.cpu_conv_kernels='mkl' is not one of eigen"):
+    run.Run(smoke("vae", cpu_conv_kernels="mkl"))
+
+
+def _convolutions_in_ynn_fusions(cfg) -> int:
+  """Convolutions that the compiled train step hands to YNNPACK."""
+  r = run.Run(cfg)
+  state = r.init_state()
+  batch = parallel.global_batch(
+      {"image": np.zeros((8, 28, 28, 1), np.uint8), "label": np.zeros((8,), np.int32)}, r.mesh)
+  hlo = r.train_step().lower(state, batch).compile().as_text()
+  bodies = dict(re.findall(r"\n%?(\S+) [^\n]*\{\n(.*?)\n\}", hlo, re.S))
+  called = re.findall(r"calls=%?([\w.\-]+)[^\n]*__ynn_fusion", hlo)
+  return sum(bodies.get(name, "").count(" convolution(") for name in called)
+
+
+def test_cpu_conv_kernels_take_convolutions_out_of_ynnpack():
+  cfg = load_config("vae", "mnist")  # (the smoke model's convolutions are too narrow for YNNPACK)
+  cfg.train.batch_size = 8
+  assert _convolutions_in_ynn_fusions(cfg) == 0
+  cfg.train.cpu_conv_kernels = "ynnpack"
+  assert _convolutions_in_ynn_fusions(cfg) > 0
+
+
+def test_cpu_conv_kernels_may_change_on_resume(tmp_path):
+  straight = run.train_and_evaluate(smoke("vae", num_steps=4, checkpoint_every=2),
+                                    str(tmp_path / "a"))
+  wd = str(tmp_path / "b")
+  run.train_and_evaluate(
+      smoke("vae", num_steps=2, checkpoint_every=2, cpu_conv_kernels="ynnpack"), wd)
+  resumed = run.train_and_evaluate(smoke("vae", num_steps=4, checkpoint_every=2), wd)
+  assert int(resumed.step) == 4
+  assert_trees_close(straight, resumed, rtol=1e-5, atol=1e-6)  # float rounding only
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_good_checkpoint(tmp_path):
