@@ -90,6 +90,11 @@ def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
     g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, kernel)
     for a, b in zip(g_fast, g_xla):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    # Second order, as in R1 / gradient penalties: d/dkernel |d loss / dx|^2.
+    def penalty(impl):
+      return jax.jit(jax.grad(lambda x, k: jnp.sum(jax.grad(loss(impl))(x, k) ** 2), argnums=1))
+    np.testing.assert_allclose(penalty("fast")(x, kernel), penalty("xla")(x, kernel),
+                               rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("backend,expected", [("cpu", "fast"), ("gpu", "fast"), ("tpu", "xla")])

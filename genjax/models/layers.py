@@ -118,11 +118,15 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
   half, (_, ho, wo, _) = k // 2, dy.shape
   xs = _space_to_depth(x, padding)
   taps = [xs[:, a:a + ho, b:b + wo] for a in range(half) for b in range(half)]
-  # dy^T @ tap rather than tap^T @ dy: XLA copies the operand that is contracted
-  # over its rows into transposed form, and dy is one array shared by all taps.
+  # XLA copies one operand of a contraction over rows into transposed form.
   if ci < 16:
-    dws = jnp.einsum("nhwo,nhwk->ok", dy, jnp.concatenate(taps, -1))
+    # Narrow taps: transpose them (a barrier keeps the copy a plain transpose)
+    # rather than dy, which XLA would transpose fused with whatever produced it
+    # (slow after a depth-to-space): vae28 0.94x, dcgan28 0.92x step time.
+    cols = jnp.concatenate(taps, -1).reshape(-1, half * half * 4 * ci)
+    dws = (jax.lax.optimization_barrier(cols.T) @ dy.reshape(-1, co)).T
   else:
+    # dy^T @ tap: dy, transposed once, is shared by all taps.
     dws = jnp.concatenate([jnp.einsum("nhwo,nhwk->ok", dy, t) for t in taps], -1)
   dws = dws.reshape(co, half, half, 2, 2, ci)  # (o, A, B, qy, qx, c)
   return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
