@@ -16,9 +16,9 @@ training, back to back, in blocks of about --block_seconds, and the ceiling is
 timed before each block; the fraction is the median achieved GFLOP/s over the
 median ceiling. (A neighbour on a shared machine that takes one core halves the
 two-thread GEMM more than it slows a step, so per-block ratios would flatter
-the step.) With several variants (--conv_impl, --cpu_scheduler, --cpu_conv_kernels
-lists) their
-blocks alternate, and the step-time ratios are medians over neighbouring blocks.
+the step.) With several variants (--conv_impl, --cpu_scheduler and
+--cpu_conv_kernels lists) their blocks alternate, and the step-time ratios are
+medians over neighbouring blocks.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
 counts its forward pass, its weight gradient, and its input gradient when its

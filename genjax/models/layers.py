@@ -16,10 +16,10 @@ implementations sit behind the same parameters (`impl`, model field `conv_impl`)
   weight gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im
   (transposed conv). All are equal to "xla" in float64, forward and gradients
   (tests/test_models.py).
-- "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU). On an H100
-  the fast train steps take 0.72-0.87x the time of "xla" at the default matmul
-  precision, 0.56-0.63x at TF32 and 0.33-0.69x at full fp32 (README,
-  Performance); no TPU was measured.
+- "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU). On H100s
+  the fast train steps took 0.57-0.87x the time of "xla" at the default matmul
+  precision (two machines), 0.56-0.63x at TF32 and 0.33-0.69x at full fp32
+  (README, Performance); no TPU was measured.
 """
 import functools
 from typing import Any, Callable
