@@ -67,7 +67,7 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
 @pytest.mark.parametrize("stride,pad,k,size,cin,cout", [
     (2, 1, 4, 6, 3, 4),     # stride 2: space-to-depth forms, narrow input
     (2, 1, 4, 5, 8, 16),    # odd size: conv falls back to im2col, convT stays s2d
-    (2, 1, 4, 7, 16, 20),   # wide input: one weight-gradient GEMM per tap
+    (2, 1, 4, 7, 16, 20),   # wide input
     (2, 0, 2, 4, 17, 3),    # k=2, no padding
     (2, 2, 6, 8, 2, 5),     # k=6: 3x3 taps on the s2d grid
     (1, 0, 4, 4, 2, 3),     # stride 1: im2col / col2im
@@ -75,6 +75,21 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
     (2, 1, 4, 4, 1, 20)])
 def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
     transpose, stride, pad, k, size, cin, cout):
+  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("stride,pad,k,size,cin,cout", [
+    (2, 1, 4, 6, 3, 4), (2, 1, 4, 7, 16, 20), (2, 2, 6, 8, 2, 5)])
+def test_gemm_weight_gradient_off_cpu_agrees_in_float64(
+    monkeypatch, transpose, stride, pad, k, size, cin, cout):
+  """The stride-2 weight gradient as GEMMs over the s2d taps (narrow and wide
+  inputs), the form used on backends outside CONV_WEIGHT_GRAD_BACKENDS."""
+  monkeypatch.setattr(layers, "CONV_WEIGHT_GRAD_BACKENDS", ())
+  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout)
+
+
+def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout):
   fn = layers.conv_transpose2d if transpose else layers.conv2d
   rng = np.random.default_rng(2)
   with jax.enable_x64(True):
