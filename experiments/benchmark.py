@@ -256,8 +256,7 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
 
 def main(argv):
   del argv
-  if FLAGS.cpu_devices:
-    jax.config.update("jax_num_cpu_devices", FLAGS.cpu_devices)  # before any JAX op
+  parallel.split_host_cpu(FLAGS.cpu_devices)  # before any JAX op
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
   variants = [(impl, sched, kernels) for impl in FLAGS.conv_impl.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")

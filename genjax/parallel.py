@@ -12,6 +12,13 @@ def initialize_multihost(coordinator_address=None, num_processes=None, process_i
                              num_processes=num_processes, process_id=process_id)
 
 
+def split_host_cpu(num_devices=None):
+  """Makes the host CPU appear as `num_devices` devices (None or 0: as is), so
+  that a step runs data-parallel over its cores. Call before any JAX op."""
+  if num_devices:
+    jax.config.update("jax_num_cpu_devices", num_devices)
+
+
 def make_mesh(devices=None):
   """A 1-D mesh over `devices` (default: all devices of all processes)."""
   devices = jax.devices() if devices is None else devices

@@ -32,8 +32,7 @@ def main(argv):
   del argv
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-  if FLAGS.cpu_devices:
-    jax.config.update("jax_num_cpu_devices", FLAGS.cpu_devices)  # before any JAX op
+  parallel.split_host_cpu(FLAGS.cpu_devices)  # before any JAX op
   if FLAGS.multihost:
     parallel.initialize_multihost()
   print(f"{jax.device_count()} {jax.default_backend()} device(s)", flush=True)
