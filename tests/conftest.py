@@ -10,8 +10,10 @@ from absl import logging
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logging.set_verbosity(logging.WARNING)
-# Tests compile the same smoke programs many times: share compiled executables.
-jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="genjax-xla-"))
+# Tests compile the same smoke programs many times: share compiled executables
+# (in a folder removed when the session exits).
+_XLA_CACHE = tempfile.TemporaryDirectory(prefix="genjax-xla-")
+jax.config.update("jax_compilation_cache_dir", _XLA_CACHE.name)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 

@@ -33,7 +33,8 @@ def main(name):
     cfg.train.update(num_steps=3, batch_size=16, checkpoint_every=3)
     del traces[:]
     mesh = parallel.make_mesh(jax.devices()[:n])
-    state = run.train_and_evaluate(cfg, tempfile.mkdtemp(), mesh=mesh)
+    with tempfile.TemporaryDirectory() as workdir:
+      state = run.train_and_evaluate(cfg, workdir, mesh=mesh)
     counts[n] = len(traces)
     results[n] = state
     leaf = jax.tree.leaves(state)[0]
