@@ -12,9 +12,9 @@ implementations sit behind the same parameters (`impl`, model field `conv_impl`)
   VJP: the input gradient is a stride-1 conv on the space-to-depth grid (2x2
   pixel blocks folded into channels), the weight gradient a stride-1 conv of
   the space-to-depth input with the output gradient (on CPU; GEMMs over the
-  space-to-depth taps elsewhere). The stride-2 transposed conv is that input gradient
-  (it is the adjoint of the conv), and its VJP is the conv's forward pass and
-  weight gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im
+  space-to-depth taps elsewhere). The stride-2 transposed conv is that input
+  gradient (it is the adjoint of the conv), and its VJP is the conv's forward
+  pass and weight gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im
   (transposed conv). All are equal to "xla" in float64, forward and gradients
   (tests/test_models.py).
 - "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU). On H100s
