@@ -31,9 +31,11 @@ CPU_SCHEDULERS = {"memory": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
 # XLA:CPU: "eigen", XLA's built-in ones, or "ynnpack", the YNNPACK library
 # (XLA's default in jaxlib 0.10.2). With the fast conv layers "eigen" measured
 # 0.82x (vae28), 0.88x (dcgan28) and 0.90x (dcgan64) the step time of
-# "ynnpack" (one-process interleaved A/B; README, Performance). "eigen" passes
-# XLA's default YNNPACK fusion types without convolution: the default compiles
-# to the same program as reduce + individual dot + individual convolution.
+# "ynnpack" (one-process interleaved A/B); since their weight gradients became
+# convolutions too, "ynnpack" takes 1.8-2.4x as long (README, Performance).
+# "eigen" passes XLA's default YNNPACK fusion types without convolution: the
+# default compiles to the same program as reduce + individual dot + individual
+# convolution.
 CPU_CONV_KERNELS = {"eigen": {"xla_cpu_experimental_ynn_fusion_type":
                               "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"},
                     "ynnpack": {}}
@@ -86,10 +88,10 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 def step_compiler_options(train_config):
   """XLA options for the train step on the CPU backend: train.cpu_scheduler
   and train.cpu_conv_kernels."""
-  chosen = []
+  chosen, defaults = [], config_lib.train_config()
   for key, choices in (("cpu_scheduler", CPU_SCHEDULERS), ("cpu_conv_kernels", CPU_CONV_KERNELS)):
     # Configs saved before the key existed get today's default.
-    name = train_config.get(key, config_lib.train_config()[key])
+    name = train_config.get(key, defaults[key])
     if name not in choices:
       raise ValueError(f"train.{key}={name!r} is not one of {', '.join(choices)}; "
                        "fix the config.")
