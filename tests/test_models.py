@@ -1,4 +1,5 @@
 """Model shapes and the convolution layers against direct numpy references."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -81,16 +82,16 @@ def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
 @pytest.mark.parametrize("transpose", [False, True])
 @pytest.mark.parametrize("stride,pad,k,size,cin,cout", [
     (2, 1, 4, 6, 3, 4), (2, 1, 4, 7, 16, 20), (2, 2, 6, 8, 2, 5)])
-def test_gemm_weight_gradient_off_cpu_agrees_in_float64(
-    monkeypatch, transpose, stride, pad, k, size, cin, cout):
+def test_gemm_weight_gradient_agrees_in_float64(transpose, stride, pad, k, size, cin, cout):
   """The stride-2 weight gradient as GEMMs over the s2d taps (narrow and wide
-  inputs), the form used on backends outside CONV_WEIGHT_GRAD_BACKENDS."""
-  monkeypatch.setattr(layers, "CONV_WEIGHT_GRAD_BACKENDS", ())
-  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout)
+  inputs), weight_grad="gemm", the form "auto" picks off CPU."""
+  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout, "gemm")
 
 
-def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout):
-  fn = layers.conv_transpose2d if transpose else layers.conv2d
+def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout,
+                                       weight_grad="auto"):
+  op = layers.conv_transpose2d if transpose else layers.conv2d
+  fn = lambda x, k, stride, pad, impl: op(x, k, stride, pad, impl, weight_grad)
   rng = np.random.default_rng(2)
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(3, size, size + 2, cin)))
@@ -112,11 +113,49 @@ def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cou
                                rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend,expected", [("cpu", "fast"), ("gpu", "fast"), ("tpu", "xla")])
-def test_auto_conv_impl_is_chosen_per_backend(monkeypatch, backend, expected):
+@pytest.mark.parametrize("backend,expected,grad", [
+    ("cpu", "fast", "conv"), ("gpu", "fast", "gemm"), ("tpu", "xla", "gemm")])
+def test_auto_conv_impl_is_chosen_per_backend(monkeypatch, backend, expected, grad):
   monkeypatch.setattr(jax, "default_backend", lambda: backend)
   assert layers.resolve_impl("auto") == expected
   assert layers.resolve_impl("xla") == "xla" and layers.resolve_impl("fast") == "fast"
+  assert layers.resolve_weight_grad("auto") == grad
+  assert layers.resolve_weight_grad("gemm") == "gemm"
+
+
+def test_weight_grad_forms_trace_differently():
+  """weight_grad="conv" computes the stride-2 weight gradient as a convolution,
+  "gemm" as dot products: the field, not the backend, picks the form."""
+  x, k = jnp.zeros((2, 8, 8, 4)), jnp.zeros((4, 4, 4, 8))
+  def hlo(form):
+    loss = lambda k: jnp.sum(layers.conv2d(x, k, 2, 1, "fast", form) ** 2)
+    return jax.jit(jax.grad(loss)).lower(k).as_text()
+  assert hlo("conv").count("convolution(") > hlo("gemm").count("convolution(")
+  assert "dot_general" in hlo("gemm")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("size,stride", [(8, 1), (7, 1), (8, 2), (7, 2)])
+def test_conv_padding_same_and_valid_match_nn_conv(impl, size, stride):
+  """padding="SAME"/"VALID" give nn.Conv's output sizes and values (odd sizes
+  with stride 2 pad asymmetrically, as nn.Conv does)."""
+  x = np.random.default_rng(3).normal(size=(2, size, size, 3)).astype(np.float32)
+  for padding in ("SAME", "VALID"):
+    ours = Conv2D(4, kernel_size=4, stride=stride, padding=padding, impl=impl)
+    ref = nn.Conv(4, (4, 4), strides=(stride, stride), padding=padding)
+    v = ours.init(jax.random.PRNGKey(0), x)
+    np.testing.assert_allclose(ours.apply(v, x), ref.apply(v, x), atol=1e-5)
+
+
+def test_conv_transpose_same_padding_multiplies_the_size_by_the_stride():
+  x = jnp.zeros((1, 5, 5, 2))
+  for k, stride in ((4, 2), (3, 1), (6, 2)):
+    layer = ConvTranspose2D(3, kernel_size=k, stride=stride, padding="SAME")
+    out = layer.apply(layer.init(jax.random.PRNGKey(0), x), x)
+    assert out.shape == (1, 5 * stride, 5 * stride, 3)
+  with pytest.raises(ValueError, match="even kernel_size - stride"):
+    layer = ConvTranspose2D(3, kernel_size=3, stride=2, padding="SAME")
+    layer.init(jax.random.PRNGKey(0), x)
 
 
 def test_fast_path_avoids_strided_lax_gradients():

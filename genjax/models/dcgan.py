@@ -30,9 +30,9 @@ class Generator(nn.Module):
     x = x.reshape(z.shape[0], s, s, w0)
     x = nn.relu(norm_layer(self.norm, train, self.dtype)(x))
     for w in self.widths[1:]:
-      x = ConvTranspose2D(w, use_bias=bias, dtype=self.dtype, impl=self.conv_impl)(x)
+      x = ConvTranspose2D(w, 4, 2, 1, use_bias=bias, dtype=self.dtype, impl=self.conv_impl)(x)
       x = nn.relu(norm_layer(self.norm, train, self.dtype)(x))
-    x = ConvTranspose2D(self.out_channels, dtype=self.dtype, impl=self.conv_impl)(x)
+    x = ConvTranspose2D(self.out_channels, 4, 2, 1, dtype=self.dtype, impl=self.conv_impl)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -49,7 +49,7 @@ class Discriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    conv = lambda w, **kw: Conv2D(w, dtype=self.dtype, impl=self.conv_impl, **kw)
+    conv = lambda w, **kw: Conv2D(w, 4, 2, 1, dtype=self.dtype, impl=self.conv_impl, **kw)
     x = nn.leaky_relu(conv(self.widths[0])(x), 0.2)
     for w in self.widths[1:]:
       x = conv(w, use_bias=self.norm == "none")(x)

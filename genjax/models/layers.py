@@ -1,26 +1,29 @@
 """Shared building blocks for genjax models.
 
-Convolutions are written against `jax.lax` with PyTorch-style integer padding so
-that every model has one place where the convolution is computed. Two
-implementations sit behind the same parameters (`impl`, model field `conv_impl`):
+Convolutions are written against `jax.lax` so that every model has one place
+where the convolution is computed. Layers take kernel size, stride and padding
+explicitly, as `nn.Conv` does: padding is "SAME", "VALID", or an integer (the
+same zero padding on every side, PyTorch style). Two implementations sit behind
+the same parameters (`impl`, model field `conv_impl`):
 
 - "xla": `lax.conv_general_dilated` / `lax.conv_transpose` and their autodiff.
 - "fast": written for XLA:CPU, where the gradients of strided convolutions and both
-  passes of transposed convolutions run at a few GFLOP/s while a plain
-  stride-1 convolution and a GEMM run near the machine's matmul rate.
-  A stride-2 conv with an even kernel keeps lax's forward pass and gets a custom
+  passes of transposed convolutions run far below the machine's matmul rate while
+  a plain stride-1 convolution and a GEMM run near it. A stride-2 conv with an
+  even kernel and symmetric padding keeps lax's forward pass and gets a custom
   VJP: the input gradient is a stride-1 conv on the space-to-depth grid (2x2
-  pixel blocks folded into channels), the weight gradient a stride-1 conv of
-  the space-to-depth input with the output gradient (on CPU; GEMMs over the
-  space-to-depth taps elsewhere). The stride-2 transposed conv is that input
-  gradient (it is the adjoint of the conv), and its VJP is the conv's forward
-  pass and weight gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im
-  (transposed conv). All are equal to "xla" in float64, forward and gradients
-  (tests/test_models.py).
-- "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU). On H100s
-  the fast train steps took 0.57-0.87x the time of "xla" at the default matmul
-  precision (two machines), 0.56-0.63x at TF32 and 0.33-0.69x at full fp32
-  (README, Performance); no TPU was measured.
+  pixel blocks folded into channels), the weight gradient either one stride-1
+  conv of the space-to-depth input with the output gradient ("conv") or GEMMs
+  over the space-to-depth taps ("gemm"); field `weight_grad`, "auto" = "conv" on
+  CPU, "gemm" elsewhere. The stride-2 transposed conv is that input gradient (it
+  is the adjoint of the conv), and its VJP is the conv's forward pass and weight
+  gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im (transposed
+  conv); asymmetric padding ("SAME" on some sizes) uses "xla". All are equal to
+  "xla" in float64, forward and gradients (tests/test_models.py).
+- "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU, not measured).
+
+Which form is faster where is measured by `python -m experiments.benchmark
+--conv_impl fast,xla` (README, Performance), not asserted here.
 """
 import functools
 from typing import Any, Callable
@@ -33,10 +36,42 @@ Dtype = Any
 _DN = ("NHWC", "HWIO", "NHWC")
 default_kernel_init = nn.initializers.normal(0.02)  # DCGAN initialisation
 IMPLS = ("auto", "fast", "xla")
-FAST_BACKENDS = ("cpu", "gpu")  # where "auto" means "fast" (measured there)
-# Where the fast weight gradient is one stride-1 convolution rather than GEMMs
-# (measured on CPU: vae28 0.86x, dcgan28 0.92x, dcgan64 0.93x step time).
-CONV_WEIGHT_GRAD_BACKENDS = ("cpu",)
+WEIGHT_GRADS = ("auto", "conv", "gemm")
+FAST_BACKENDS = ("cpu", "gpu")  # where "auto" means "fast"
+Padding = Any  # "SAME" | "VALID" | int
+
+
+def resolve_weight_grad(weight_grad: str) -> str:
+  if weight_grad not in WEIGHT_GRADS:
+    raise ValueError(f"Unknown weight_grad {weight_grad!r}; choose one of {WEIGHT_GRADS}.")
+  if weight_grad == "auto":
+    return "conv" if jax.default_backend() == "cpu" else "gemm"
+  return weight_grad
+
+
+def conv_padding(padding: Padding, k: int, stride: int, hw) -> tuple:
+  """((top, bottom), (left, right)) zero padding of a convolution."""
+  if isinstance(padding, str):
+    if padding not in ("SAME", "VALID"):
+      raise ValueError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+    return tuple(tuple(p) for p in jax.lax.padtype_to_pads(hw, (k, k), (stride, stride),
+                                                             padding))
+  return ((int(padding),) * 2,) * 2
+
+
+def transpose_padding(padding: Padding, k: int, stride: int) -> int:
+  """PyTorch-style padding p of a transposed conv: "SAME" makes the output
+  stride x the input ((k - stride) / 2), "VALID" is 0."""
+  if padding == "VALID":
+    return 0
+  if padding == "SAME":
+    if (k - stride) % 2:
+      raise ValueError(f"padding='SAME' needs an even kernel_size - stride for a "
+                       f"transposed conv (got kernel_size {k}, stride {stride}); give an int.")
+    return (k - stride) // 2
+  if isinstance(padding, str):
+    raise ValueError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+  return int(padding)
 
 
 def resolve_impl(impl: str) -> str:
@@ -48,8 +83,10 @@ def resolve_impl(impl: str) -> str:
   return impl
 
 
-def _lax_conv(x, kernel, stride: int, padding: int):
-  return jax.lax.conv_general_dilated(x, kernel, (stride, stride), ((padding, padding),) * 2,
+def _lax_conv(x, kernel, stride: int, padding):
+  """padding: an int (all sides) or ((top, bottom), (left, right))."""
+  pads = ((padding, padding),) * 2 if isinstance(padding, int) else padding
+  return jax.lax.conv_general_dilated(x, kernel, (stride, stride), pads,
                                       dimension_numbers=_DN)
 
 
@@ -114,13 +151,13 @@ def _conv_s2_adjoint(dy, kernel, in_shape, padding: int):
   return dxp[:, padding:padding + h, padding:padding + w]
 
 
-def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
+def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str):
   """dW of conv(x, W, stride 2) for output cotangent dy, on the s2d grid: s2d tap
   (A, B) of the kernel is xs[A:A+ho, B:B+wo]^T dy."""
   k, _, ci, co = kernel_shape
   half, (_, ho, wo, _) = k // 2, dy.shape
   xs = _space_to_depth(x, padding)
-  if jax.default_backend() in CONV_WEIGHT_GRAD_BACKENDS:
+  if weight_grad == "conv":
     # All taps as one stride-1 convolution with the batch as the contracted
     # feature dimension (lax's own weight-gradient form, without the dilation).
     dws = jax.lax.conv_general_dilated(xs, dy, (1, 1), "VALID",
@@ -141,26 +178,26 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int):
   return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_s2(x, kernel, padding):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_s2(x, kernel, padding, weight_grad):
   return _lax_conv(x, kernel, 2, padding)
 
 
-def _conv_s2_fwd(x, kernel, padding):
-  return _conv_s2(x, kernel, padding), (x, kernel)
+def _conv_s2_fwd(x, kernel, padding, weight_grad):
+  return _conv_s2(x, kernel, padding, weight_grad), (x, kernel)
 
 
-def _conv_s2_bwd(padding, res, dy):
+def _conv_s2_bwd(padding, weight_grad, res, dy):
   x, kernel = res
   return (_conv_s2_adjoint(dy, kernel, x.shape, padding),
-          _conv_s2_weight_grad(x, dy, kernel.shape, padding))
+          _conv_s2_weight_grad(x, dy, kernel.shape, padding, weight_grad))
 
 
 _conv_s2.defvjp(_conv_s2_fwd, _conv_s2_bwd)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_transpose_s2(x, kernel, padding):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_transpose_s2(x, kernel, padding, weight_grad):
   # The adjoint of the stride-2 conv whose kernel swaps in and out channels.
   n, h, w, _ = x.shape
   k = kernel.shape[0]
@@ -168,58 +205,64 @@ def _conv_transpose_s2(x, kernel, padding):
   return _conv_s2_adjoint(x, kernel.transpose(0, 1, 3, 2), out_shape, padding)
 
 
-def _conv_transpose_s2_fwd(x, kernel, padding):
-  return _conv_transpose_s2(x, kernel, padding), (x, kernel)
+def _conv_transpose_s2_fwd(x, kernel, padding, weight_grad):
+  return _conv_transpose_s2(x, kernel, padding, weight_grad), (x, kernel)
 
 
-def _conv_transpose_s2_bwd(padding, res, g):
+def _conv_transpose_s2_bwd(padding, weight_grad, res, g):
   x, kernel = res
   wc = kernel.transpose(0, 1, 3, 2)
-  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding)
+  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding, weight_grad)
   return _lax_conv(g, wc, 2, padding), dwc.transpose(0, 1, 3, 2)
 
 
 _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
 
 
-def conv2d(x, kernel, stride: int, padding: int, impl: str = "auto"):
-  """Cross-correlation, NHWC x HWIO, symmetric zero padding."""
-  impl = resolve_impl(impl)
+def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
+           weight_grad: str = "auto"):
+  """Cross-correlation, NHWC x HWIO; padding "SAME", "VALID" or an int."""
+  impl, weight_grad = resolve_impl(impl), resolve_weight_grad(weight_grad)
   k, _, cin, cout = kernel.shape
-  if impl == "xla":
-    return _lax_conv(x, kernel, stride, padding)
-  if _s2d_applies(x.shape, k, stride, padding):
-    return _conv_s2(x, kernel, padding)
-  cols = im2col(x, k, stride, padding)
+  pads = conv_padding(padding, k, stride, x.shape[1:3])
+  (p, p2), p_w = pads
+  if impl == "xla" or p != p2 or p_w != (p, p):
+    return _lax_conv(x, kernel, stride, pads)
+  if _s2d_applies(x.shape, k, stride, p):
+    return _conv_s2(x, kernel, p, weight_grad)
+  cols = im2col(x, k, stride, p)
   return jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * cin, cout))
 
 
-def conv_transpose2d(x, kernel, stride: int, padding: int, impl: str = "auto"):
+def conv_transpose2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
+                     weight_grad: str = "auto"):
   """Transposed convolution with PyTorch semantics (see ConvTranspose2D)."""
   k, _, cin, cout = kernel.shape
-  impl = resolve_impl(impl)
+  impl, weight_grad = resolve_impl(impl), resolve_weight_grad(weight_grad)
+  padding = transpose_padding(padding, k, stride)
   if impl == "xla":
     q = k - 1 - padding
     # lax.conv_transpose correlates with the kernel as given: flip it to scatter.
     return jax.lax.conv_transpose(x, kernel[::-1, ::-1], (stride, stride), ((q, q),) * 2,
                                   dimension_numbers=_DN)
   if stride == 2 and k % 2 == 0:
-    return _conv_transpose_s2(x, kernel, padding)
+    return _conv_transpose_s2(x, kernel, padding, weight_grad)
   n, h, w, _ = x.shape
   cols = jnp.einsum("nhwc,cf->nhwf", x, kernel.transpose(2, 0, 1, 3).reshape(cin, -1))
   return _col2im(cols.reshape(n, h, w, k, k, cout), stride, padding)
 
 
 class Conv2D(nn.Module):
-  """2-D convolution, NHWC, kernel HWIO, symmetric integer padding."""
+  """2-D convolution, NHWC, kernel HWIO; padding "SAME", "VALID" or an int."""
   features: int
-  kernel_size: int = 4
-  stride: int = 2
-  padding: int = 1
+  kernel_size: int
+  stride: int = 1
+  padding: Padding = "SAME"
   use_bias: bool = True
   dtype: Dtype = jnp.float32
   kernel_init: Callable = default_kernel_init
   impl: str = "auto"
+  weight_grad: str = "auto"  # fast stride-2 weight gradient: auto | conv | gemm
   op = staticmethod(conv2d)  # not a field: subclasses swap the operation
 
   @nn.compact
@@ -228,7 +271,7 @@ class Conv2D(nn.Module):
     kernel = self.param("kernel", self.kernel_init,
                         (k, k, x.shape[-1], self.features), jnp.float32)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    y = self.op(x, kernel, self.stride, self.padding, self.impl)
+    y = self.op(x, kernel, self.stride, self.padding, self.impl, self.weight_grad)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,),
                          jnp.float32).astype(self.dtype)
@@ -241,8 +284,8 @@ class ConvTranspose2D(Conv2D):
   Each input pixel scatters `x[i, j] @ kernel[a, b]` to output position
   (i * stride - padding + a, j * stride - padding + b); the kernel HWIO equals
   PyTorch's ConvTranspose2d weight (in, out, kh, kw) transposed to (kh, kw, in, out).
-  Output size is (H - 1) * stride - 2 * padding + kernel_size, so the default
-  (k=4, s=2, p=1) doubles the spatial size.
+  Output size is (H - 1) * stride - 2 * padding + kernel_size; padding "SAME"
+  makes it H * stride (k=4, s=2: p=1), "VALID" is p=0.
   """
   op = staticmethod(conv_transpose2d)
 

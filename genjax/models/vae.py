@@ -24,8 +24,8 @@ class ConvVAE(nn.Module):
   dtype: Any = jnp.float32
 
   def setup(self):
-    kw = dict(dtype=self.dtype, kernel_init=nn.initializers.lecun_normal(),
-              impl=self.conv_impl)
+    kw = dict(kernel_size=4, stride=2, padding=1, dtype=self.dtype,
+              kernel_init=nn.initializers.lecun_normal(), impl=self.conv_impl)
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
     self.enc_out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
     self.start = self.image_size // 2 ** len(self.widths)
@@ -52,10 +52,6 @@ class ConvVAE(nn.Module):
     for conv in self.dec_convs[:-1]:
       x = nn.relu(conv(x))
     return self.dec_convs[-1](x).astype(jnp.float32)
-
-  def scale(self):
-    """Decoder log standard deviation (Gaussian decoder only)."""
-    return self.log_scale
 
   def __call__(self, x, rng):
     mean, logvar = self.encode(x)
