@@ -1,4 +1,5 @@
-# make demo: set up .venv, train a DCGAN on the embedded MNIST digits, print outputs.
+# make demo: set up .venv, train a class-conditional GAN on the embedded MNIST digits,
+# write a grid with one row per digit 0-9, print outputs.
 # make test: set up .venv, run the test suite.
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,9 +18,9 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m genjax.train --config configs/dcgan.py:demo --workdir $(DEMO_DIR)
+	$(PY) -m genjax.train --config configs/cgan.py:demo --workdir $(DEMO_DIR)
 	$(PY) -m genjax.sample --workdir $(DEMO_DIR) --num 1000 --out $(DEMO_DIR)/samples.npz \
-	    --grid $(DEMO_DIR)/final_grid.png
+	    --class_grid $(DEMO_DIR)/final_grid.png
 	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, samples/, metrics.jsonl, tensorboard/, checkpoints/"
 
 test: setup

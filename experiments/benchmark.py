@@ -41,7 +41,7 @@ import numpy as np
 from absl import app, flags
 
 from configs import dcgan, vae
-from genjax import data, parallel, run
+from genjax import data, parallel, workdir
 from genjax.data import sources
 from genjax.models import layers
 
@@ -132,11 +132,17 @@ def _subjaxprs(params):
         yield item
 
 
+def workload_run(cfg):
+  """The workload's Run on unlabelled images of its data shape (no data read)."""
+  info = data.DataInfo({"image": data.image(cfg.data.image_size, cfg.data.channels)})
+  return workdir.Run(cfg, info)
+
+
 @functools.cache  # the same for every conv_impl
 def step_flops(name: str) -> float:
   """Analytic FLOPs of one train step (see module docstring), counted on the
   plain lax layers."""
-  r = run.Run(workload_config(name, "xla"))
+  r = workload_run(workload_config(name, "xla"))
   m, cfg = r.method, r.config
   batch_size = cfg.train.batch_size
   shape = (batch_size, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
@@ -144,9 +150,9 @@ def step_flops(name: str) -> float:
   st = r.abstract_state
   if cfg.method == "gan":
     z = jnp.zeros((batch_size, m.z_dim))
-    g = layer_flops(lambda p, bs, z: m._generate(p, bs, z)[0], (0,),
+    g = layer_flops(lambda p, bs, z: m._generate(p, bs, z, None)[0], (0,),
                     st.g.params, st.g.batch_stats, z)
-    d = lambda diff: layer_flops(lambda p, bs, x: m._d_apply(p, bs, x)[0], diff,
+    d = lambda diff: layer_flops(lambda p, bs, x: m._d_apply(p, bs, x, None)[0], diff,
                                  st.d.params, st.d.batch_stats, x)
     return float(2 * d((0,)) + d((0, 2)) + g)
   return float(layer_flops(lambda p, x: m.model.apply({"params": p}, x, jax.random.PRNGKey(0)),
@@ -180,7 +186,7 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
   except (FileNotFoundError, ValueError, ImportError):  # not prepared / no tfds here
     shape = (2048, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
     source = sources.ArraySource(np.random.default_rng(0).integers(0, 255, shape, np.uint8),
-                                 np.zeros(shape[0], np.int32), 1)
+                                 None)
     kind = "synthetic (dataset not prepared here)"
   pipe = data.Pipeline(source, batch_size, seed=0)
   n, t, step = 0, time.perf_counter(), 0
@@ -198,16 +204,14 @@ class _Variant:
     self.conv_impl, self.cpu_scheduler = conv_impl, cpu_scheduler
     self.cpu_conv_kernels = cpu_conv_kernels
     self.cfg = workload_config(name, conv_impl, cpu_scheduler, cpu_conv_kernels)
-    r = run.Run(self.cfg)
+    r = workload_run(self.cfg)
     self.batch_size = bs = r.method.images_per_step
     shape = (bs, self.cfg.data.image_size, self.cfg.data.image_size, self.cfg.data.channels)
     rng = np.random.default_rng(0)
-    self.batch = parallel.global_batch(
-        {"image": rng.integers(0, 255, shape, np.uint8),
-         "label": np.zeros((bs,), np.int32)}, r.mesh)
+    self.batch = parallel.global_batch({"image": rng.integers(0, 255, shape, np.uint8)}, r.mesh)
     self.state = r.init_state()
     t = time.perf_counter()
-    self.compiled = r.train_step().lower(self.state, self.batch).compile()
+    self.compiled = r.compile_train_step().lower(self.state, self.batch).compile()
     self.compile_s = time.perf_counter() - t
     for _ in range(2):  # warm-up; the second one sizes the blocks
       t = time.perf_counter()

@@ -1,9 +1,11 @@
-"""Orbax checkpoints of the whole train state plus JSON metadata.
+"""Orbax checkpoints of the whole train state plus JSON metadata, and the
+preemption signal that asks for one.
 
 Orbax writes each step to a temporary directory and renames it when complete,
 so a crash mid-save never touches the latest good checkpoint.
 """
 import os
+import signal
 
 import jax
 import orbax.checkpoint as ocp
@@ -46,3 +48,29 @@ class Checkpointer:
 
   def close(self):
     self.manager.close()
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.wait()
+    self.close()
+
+
+class Preemption:
+  """Turns SIGTERM into a flag (`requested`) the loop checks after each step,
+  so the step finishes and a checkpoint is saved before the process ends."""
+
+  def __init__(self):
+    self.requested = False
+    self._old = None
+
+  def __enter__(self):
+    self._old = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, *_):
+    self.requested = True
+
+  def __exit__(self, *exc):
+    signal.signal(signal.SIGTERM, self._old)

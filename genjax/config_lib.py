@@ -1,5 +1,8 @@
-"""Config building blocks shared by configs/*.py: the data, train and eval
+"""Config building blocks shared by configs/*.py: the data, train and evals
 sections every method has, and the datasets behind the named variants."""
+import importlib.util
+import os
+
 import ml_collections
 
 # Dataset variants shared by all methods: source settings + image geometry.
@@ -14,6 +17,19 @@ DATASETS = {
 }
 
 
+def load(spec: str) -> ml_collections.ConfigDict:
+  """A config file's get_config(arg) from "path/to/config.py[:arg]", loaded the
+  way --config loads it."""
+  path, _, arg = spec.partition(":")
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"Config file {path!r} does not exist.")
+  name = "genjax_config_" + os.path.splitext(os.path.basename(path))[0]
+  module_spec = importlib.util.spec_from_file_location(name, path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
+
+
 def data_config(dataset: str) -> ml_collections.ConfigDict:
   if dataset not in DATASETS:
     raise ValueError(f"Unknown dataset variant {dataset!r}; choose one of "
@@ -23,10 +39,11 @@ def data_config(dataset: str) -> ml_collections.ConfigDict:
       name="",              # TFDS dataset name (source=tfds)
       data_dir="",          # TFDS data_dir ("" = default ~/tensorflow_datasets)
       download=False,       # let TFDS download and prepare a missing dataset
-      path="",              # image folder root (source=folder); sub-folders = classes
+      path="",              # image folder (source=folder; sub-folders = classes) or .npz
       split="train",        # train | test | all for embedded/folder; any TFDS split
       eval_split="test",
       holdout_fraction=0.1,  # embedded/folder sources: fixed held-out test fraction
+      per_class=0,          # keep the first N examples of each class of data.split (0 = all)
       image_size=28,
       channels=1,
       crop="center",        # center (square crop, then resize) | resize
@@ -44,35 +61,36 @@ def train_config(**overrides) -> ml_collections.ConfigDict:
       num_steps=10_000,
       log_every=100,
       checkpoint_every=1000,
-      sample_every=1000,
-      eval_every=5000,
+      sample_every=1000,    # preview grid in workdir/samples/
       keep_checkpoints=3,
       async_checkpoints=False,
       num_grid_samples=64,
       tensorboard=True,
       progress=True,
-      cpu_scheduler="memory",  # XLA:CPU scheduler for the train step (run.CPU_SCHEDULERS)
-      cpu_conv_kernels="eigen",  # XLA:CPU convolution kernels (run.CPU_CONV_KERNELS)
+      cpu_scheduler="memory",  # XLA:CPU scheduler for the train step (parallel.CPU_SCHEDULERS)
+      cpu_conv_kernels="eigen",  # XLA:CPU convolution kernels (parallel.CPU_CONV_KERNELS)
   ))
   cfg.update(overrides)
   return cfg
 
 
-def eval_config(**overrides) -> ml_collections.ConfigDict:
-  cfg = ml_collections.ConfigDict(dict(batch_size=500, seed=0))
-  cfg.update(overrides)
-  return cfg
-
-
-def evals_config() -> ml_collections.ConfigDict:
-  """Evaluators run inside training (genjax.evaluate runs the same code)."""
+def evals_config(heldout_every: int = 5000) -> ml_collections.ConfigDict:
+  """Evaluators run inside training every `every` steps (0 = off) and by
+  genjax.evaluate; one section per genjax/evaluators/ entry."""
   return ml_collections.ConfigDict(dict(
-      quality=dict(
-          every=0,            # steps between sample-quality evals (0 = off)
+      heldout=dict(           # the method's own held-out metrics (VAE nats, accuracy)
+          every=heldout_every,
+          split="",           # "" = data.eval_split
+          batch_size=500,
+          seed=0,
+      ),
+      quality=dict(           # sample quality: FID/KID/IS/PR/DC, memorisation
+          every=0,
           extractor="",       # e.g. classifier:runs/clf_mnist
           num_samples=2000,
           reference_split="",  # "" = data.eval_split
           memorization=True,
+          seed=0,
       ),
   ))
 
@@ -85,12 +103,12 @@ def classifier_config(data: ml_collections.ConfigDict) -> ml_collections.ConfigD
   config.data = ml_collections.ConfigDict(data.to_dict())
   gray = data.channels == 1
   config.model = dict(name="conv_classifier", widths=(32, 64) if gray else (64, 128, 256),
-                      feature_dim=128, num_classes=10)
+                      feature_dim=128)  # num_classes comes from the data source
   config.classifier = dict(ema_decay=0.0)
   config.optim = adam(1e-3, 0.9)
   config.train = train_config(batch_size=128, num_steps=3000, log_every=100,
-                              checkpoint_every=1000, eval_every=1000)
-  config.eval = eval_config()
+                              checkpoint_every=1000)
+  config.evals = evals_config(heldout_every=1000)
   return config
 
 
@@ -102,7 +120,112 @@ def adam(lr=2e-4, b1=0.5, b2=0.999) -> ml_collections.ConfigDict:
 def smoke(cfg, num_steps=4):
   """Shrinks a config's schedule for a seconds-long test run."""
   cfg.train.update(batch_size=8, num_steps=num_steps, log_every=2, checkpoint_every=2,
-                   sample_every=num_steps, eval_every=num_steps, num_grid_samples=16,
-                   tensorboard=True, progress=False)
-  cfg.eval.batch_size = 100
+                   sample_every=num_steps, num_grid_samples=16, tensorboard=True,
+                   progress=False)
+  cfg.evals.heldout.update(every=num_steps, batch_size=100)
   return cfg
+
+
+# DCGAN (generator widths, start size, discriminator widths) per image size.
+DCGAN_ARCH = {
+    8: ((64, 32), 2, (32, 64)),
+    28: ((128, 64), 7, (64, 128)),
+    32: ((256, 128, 64), 4, (64, 128, 256)),
+    64: ((512, 256, 128, 64), 4, (64, 128, 256, 512)),
+}
+
+
+def dcgan(arg: str = "mnist") -> ml_collections.ConfigDict:
+  """configs/dcgan.py: DCGAN on a dataset variant, or the mnist-based demo / smoke."""
+  dataset = "mnist" if arg in ("smoke", "demo") else arg
+  config = ml_collections.ConfigDict()
+  config.method = "gan"
+  config.seed = 0
+  config.data = data_config(dataset)
+  g_widths, start, d_widths = DCGAN_ARCH[config.data.image_size]
+  config.generator = dict(name="dcgan_generator", widths=g_widths, start_size=start,
+                          out_channels=config.data.channels, norm="batch")
+  config.discriminator = dict(name="dcgan_discriminator", widths=d_widths, norm="batch")
+  config.gan = dict(
+      loss="ns",          # ns | hinge | lsgan | wgan
+      z_dim=100,
+      n_critic=1,         # D updates per G update
+      gp_weight=0.0,      # WGAN-GP gradient penalty weight (10 with loss=wgan)
+      r1_weight=0.0,      # R1 penalty gamma on real data
+      ema_decay=0.999,    # EMA of G weights, used for sampling
+  )
+  config.optim_g = adam(2e-4, 0.5)
+  config.optim_d = adam(2e-4, 0.5)
+  config.train = train_config(batch_size=64, num_steps=20_000)
+  config.evals = evals_config()
+  if dataset == "mnist":
+    config.gan.ema_decay = 0.99  # short runs: a 0.999 average lags behind G
+    config.train.update(batch_size=128, num_steps=5000, log_every=50, sample_every=500,
+                        checkpoint_every=500)
+  if arg == "demo":
+    config.generator.widths = (64, 32)
+    config.discriminator.widths = (32, 64)
+    config.train.update(batch_size=64, num_steps=3000)
+  if arg == "smoke":
+    config.generator.widths = (16, 8)
+    config.discriminator.widths = (8, 16)
+    config.gan.z_dim = 16
+    smoke(config)
+  return config
+
+
+# Conv VAE encoder widths per image size.
+VAE_WIDTHS = {8: (32,), 28: (32, 64), 32: (32, 64, 128), 64: (32, 64, 128, 256)}
+
+
+def vae(arg: str = "mnist") -> ml_collections.ConfigDict:
+  """configs/vae.py: conv VAE on a dataset variant, or the mnist-based smoke."""
+  dataset = "mnist" if arg == "smoke" else arg
+  config = ml_collections.ConfigDict()
+  config.method = "vae"
+  config.seed = 0
+  config.data = data_config(dataset)
+  gray = config.data.channels == 1
+  config.model = dict(name="conv_vae", widths=VAE_WIDTHS[config.data.image_size],
+                      latent_dim=16 if gray else 128,
+                      image_size=config.data.image_size,
+                      out_channels=config.data.channels,
+                      decoder="bernoulli" if gray else "gaussian")
+  config.vae = dict(
+      beta=1.0,           # weight of the KL term (beta-VAE); likelihoods use beta=1
+      binarize=True,      # Bernoulli decoder: threshold pixels at 0.5
+      ema_decay=0.0,      # EMA of weights used for eval and sampling (0 = off)
+      iwae_k=100,         # importance samples for the held-out IWAE bound (0 = off)
+  )
+  config.optim = adam(1e-3, 0.9)
+  config.train = train_config(batch_size=128, num_steps=20_000)
+  config.evals = evals_config()
+  if dataset == "mnist":
+    config.train.update(num_steps=3000, log_every=100, sample_every=1000,
+                        checkpoint_every=1000)
+    config.evals.heldout.every = 1000
+  if arg == "smoke":
+    config.model.widths = (8, 16)
+    config.model.latent_dim = 4
+    config.vae.iwae_k = 8
+    smoke(config)
+  return config
+
+
+def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A config saved by an earlier genjax, in today's layout (same meaning):
+  `eval` + train.eval_every became evals.heldout; keys added since get their
+  defaults."""
+  d = cfg.to_dict()
+  train = d["train"]
+  if "eval" in d:
+    old = d.pop("eval")
+    evals = d.setdefault("evals", evals_config().to_dict())
+    evals["heldout"] = dict(every=train.pop("eval_every", 0), split="",
+                            batch_size=old["batch_size"], seed=old["seed"])
+    evals["quality"].setdefault("seed", old["seed"])
+  for key, value in train_config().items():
+    if key in ("cpu_scheduler", "cpu_conv_kernels"):
+      train.setdefault(key, value)
+  d["data"].setdefault("per_class", 0)
+  return ml_collections.ConfigDict(d)

@@ -1,5 +1,6 @@
-"""Device mesh, shardings and multi-host set-up. One code path for any number
-of devices: state replicated, batch sharded over the `data` axis."""
+"""Device mesh, shardings, multi-host set-up and the XLA options the train
+step compiles with. One code path for any number of devices: state
+replicated, batch sharded over the `data` axis."""
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
@@ -48,5 +49,43 @@ def global_batch(local_batch, mesh):
       local_batch)
 
 
-def replicate(tree, mesh):
-  return jax.device_put(tree, replicated(mesh))
+def replicate(local_tree, mesh):
+  """Host arrays that are the same on every process -> replicated global arrays."""
+  sharding = replicated(mesh)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local_tree)
+
+
+# train.cpu_scheduler -> XLA:CPU's instruction scheduler for the train step.
+# "memory" runs the step's independent ops closer to one after another, so on a
+# few cores each kernel keeps its threads to itself. Measure with
+# `python -m experiments.benchmark --cpu_scheduler memory,default` (README,
+# Performance).
+CPU_SCHEDULERS = {"memory": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
+                  "default": "CPU_SCHEDULER_TYPE_DEFAULT",
+                  "concurrency": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"}
+# train.cpu_conv_kernels -> which kernels run the train step's convolutions on
+# XLA:CPU: "eigen", XLA's built-in ones, or "ynnpack", the YNNPACK library
+# (XLA's default in jaxlib 0.10). "eigen" passes XLA's default YNNPACK fusion
+# types without convolution, so it compiles to the same program as reduce +
+# individual dot + individual convolution. Measure with
+# `python -m experiments.benchmark --cpu_conv_kernels eigen,ynnpack`.
+CPU_CONV_KERNELS = {"eigen": {"xla_cpu_experimental_ynn_fusion_type":
+                              "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"},
+                    "ynnpack": {}}
+
+
+def step_compiler_options(train_config):
+  """XLA options for the train step on the CPU backend (None elsewhere), from
+  train.cpu_scheduler and train.cpu_conv_kernels."""
+  chosen = []
+  for key, choices in (("cpu_scheduler", CPU_SCHEDULERS), ("cpu_conv_kernels", CPU_CONV_KERNELS)):
+    name = train_config[key]
+    if name not in choices:
+      raise ValueError(f"train.{key}={name!r} is not one of {', '.join(choices)}; "
+                       "fix the config.")
+    chosen.append(name)
+  if jax.default_backend() != "cpu":
+    return None
+  scheduler, kernels = chosen
+  return {"xla_cpu_scheduler_type": CPU_SCHEDULERS[scheduler], **CPU_CONV_KERNELS[kernels]}

@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import sys
 
@@ -7,6 +6,8 @@ import tempfile
 import jax
 import pytest
 from absl import logging
+
+from genjax import config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logging.set_verbosity(logging.WARNING)
@@ -19,11 +20,7 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 def load_config(name: str, arg: str):
   """configs/<name>.py:get_config(arg), loaded the way config_flags loads it."""
-  path = os.path.join(ROOT, "configs", f"{name}.py")
-  spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+  return config_lib.load(os.path.join(ROOT, "configs", f"{name}.py") + f":{arg}")
 
 
 @pytest.fixture

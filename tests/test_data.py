@@ -83,10 +83,10 @@ def test_prefetching_iterator_yields_the_same_batches_as_direct_reads():
   it.close()
 
 
-def test_eval_batches_cover_the_split_once_with_a_mask():
+def test_eval_batches_cover_the_split_once_marking_padding_rows():
   batches = list(data.eval_batches(ToySource(10), 4))
   labels = np.concatenate([b["label"] for b in batches])
-  mask = np.concatenate([b["mask"] for b in batches])
+  mask = np.concatenate([b["valid"] for b in batches])
   assert len(labels) == 12 and mask.sum() == 10
   np.testing.assert_array_equal(labels[mask == 1], np.arange(10))
 
@@ -102,7 +102,10 @@ def test_holdout_split_is_disjoint_fixed_and_complete():
 def test_mnist5k_is_real_digits_split_train_test():
   cfg = config_lib.data_config("mnist")
   train, test = data.build_source(cfg, "train"), data.build_source(cfg, "test")
-  assert len(train) == 4500 and len(test) == 500 and train.num_classes == 10
+  assert len(train) == 4500 and len(test) == 500
+  info = data.describe(train)
+  assert info.num_classes == 10 and info.class_names[7] == "7"
+  assert set(info.fields) == {"image", "label"} and info.fields["image"].shape == (28, 28, 1)
   b = train.get(np.arange(64))
   assert b["image"].shape == (64, 28, 28, 1) and b["image"].dtype == np.uint8
   assert b["image"].max() == 255 and 0.05 < (b["image"] > 127).mean() < 0.3
@@ -137,11 +140,12 @@ def test_folder_source_classes_are_subfolders(image_folder):
   assert gray["image"].shape == (1, 8, 8, 1)
 
 
-def test_folder_without_subfolders_is_one_class(tmp_path):
+def test_folder_without_subfolders_is_unlabelled(tmp_path):
   for i in range(3):
     Image.fromarray(np.full((5, 5), i * 50, np.uint8)).save(tmp_path / f"{i}.png")
   src = data.build_source(folder_config(tmp_path, 4, 1), "all")
-  assert len(src) == 3 and src.num_classes == 1
+  assert len(src) == 3 and src.class_names is None and set(src.fields) == {"image"}
+  assert set(src.get([0, 1])) == {"image"}
 
 
 def test_corrupt_image_error_names_the_file(image_folder):
@@ -175,7 +179,11 @@ def test_tfds_source_under_mock_data(variant):
     b = src.get([0, 5, 11])
   size = cfg.image_size
   assert len(src) == 12 and b["image"].shape == (3, size, size, 3)
-  assert b["image"].dtype == np.uint8 and b["label"].dtype == np.int32
+  assert b["image"].dtype == np.uint8
+  if variant == "cifar10":  # the class count comes from the dataset's ClassLabel
+    assert b["label"].dtype == np.int32 and len(src.class_names) == 10
+  else:  # celeb_a has attributes, no class label
+    assert "label" not in b and src.class_names is None
 
 
 def test_missing_tfds_dataset_says_how_to_prepare(tmp_path):
@@ -185,6 +193,23 @@ def test_missing_tfds_dataset_says_how_to_prepare(tmp_path):
     data.build_source(cfg, "train")
 
 
-def test_normalize_maps_uint8_to_unit_interval():
-  out = data.normalize({"image": np.array([0, 255], np.uint8)})
+def test_normalize_follows_the_declared_fields():
+  fields = {"image": data.image(1, 1), "input": data.image(1, 1), "label": data.LABEL,
+            "mask": data.Field("mask", (1, 1, 1))}
+  batch = {"image": np.array([0, 255], np.uint8), "input": np.array([255], np.uint8),
+           "label": np.array([3], np.int32), "mask": np.array([1, 0], np.uint8),
+           "valid": np.array([1.0])}
+  out = data.normalize(batch, fields)
   np.testing.assert_allclose(out["image"], [-1.0, 1.0])
+  np.testing.assert_allclose(out["input"], [1.0])
+  assert out["mask"].dtype == np.float32 and out["label"].dtype == np.int32
+  assert out["valid"] is batch["valid"]  # not a declared field: passed through
+
+
+def test_dummy_batch_and_data_info_round_trip():
+  info = data.DataInfo({"image": data.image(8, 3), "label": data.LABEL}, ["cat", "dog"])
+  again = data.DataInfo.from_json(info.to_json())
+  assert again == data.DataInfo(info.fields, ["cat", "dog"]) and again.num_classes == 2
+  b = data.dummy_batch(info.fields, 3)
+  assert b["image"].shape == (3, 8, 8, 3) and b["image"].dtype == np.uint8
+  assert b["label"].shape == (3,) and b["label"].dtype == np.int32

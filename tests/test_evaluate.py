@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from genjax import config_lib, data, evaluate, run
+from genjax import config_lib, data, evaluate, run, workdir
+from genjax.evaluators import cas, quality
 from tests.conftest import load_config, run_module
 
 
@@ -13,8 +14,8 @@ from tests.conftest import load_config, run_module
 def classifier_dir(tmp_path_factory):
   wd = str(tmp_path_factory.mktemp("clf"))
   cfg = load_config("classifier", "smoke")
-  cfg.train.update(num_steps=200, batch_size=32, log_every=50, checkpoint_every=200,
-                   eval_every=200)
+  cfg.train.update(num_steps=200, batch_size=32, log_every=50, checkpoint_every=200)
+  cfg.evals.heldout.every = 200
   cfg.optim.lr = 3e-3
   run.train_and_evaluate(cfg, wd)
   return wd
@@ -36,10 +37,10 @@ def mnist_test_npz(path, noise=0.0):
 
 def test_two_set_mode_identical_sets_score_perfectly(classifier_dir, tmp_path):
   a = mnist_test_npz(tmp_path / "a.npz")
-  same = evaluate.evaluate_sets(a, a, f"classifier:{classifier_dir}", kid_subsets=5,
+  same = quality.evaluate_sets(a, a, f"classifier:{classifier_dir}", kid_subsets=5,
                                 kid_subset_size=200)
   assert abs(same["fid"]) < 1e-4 and same["precision"] == same["recall"] == 1.0
-  noisy = evaluate.evaluate_sets(mnist_test_npz(tmp_path / "n.npz", 0.5), a,
+  noisy = quality.evaluate_sets(mnist_test_npz(tmp_path / "n.npz", 0.5), a,
                                  f"classifier:{classifier_dir}", kid_subsets=5,
                                  kid_subset_size=200)
   assert noisy["fid"] > 1.0, noisy
@@ -60,7 +61,7 @@ def test_evaluate_workdir_writes_results_with_provenance(classifier_dir, tmp_pat
     assert np.isfinite(result[key]), key
   prov = result["provenance"]
   assert prov["checkpoint_step"] == 4 and prov["num_samples"] == 300
-  assert prov["config_hash"] == run.config_hash(run.load_config(wd))
+  assert prov["config_hash"] == workdir.config_hash(workdir.load_config(wd))
   assert prov["reference_split"] == "test" and prov["reference"].startswith("mnist5k")
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
   assert "quality/fid" in rows[-1] and "quality/near_copy_fraction" in rows[-1]
@@ -72,10 +73,10 @@ def test_evaluate_workdir_writes_results_with_provenance(classifier_dir, tmp_pat
 
 def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):
   with pytest.raises(ValueError, match="--extractor"):
-    evaluate.evaluate_sets("a.npz", "b.npz", "inception")
+    quality.evaluate_sets("a.npz", "b.npz", "inception")
   np.savez(tmp_path / "x.npz", pics=np.zeros(3))
   with pytest.raises(ValueError, match="no 'images'"):
-    evaluate.load_image_set(str(tmp_path / "x.npz"), 28, 1)
+    quality.load_image_set(str(tmp_path / "x.npz"), 28, 1)
 
 
 def test_quality_evaluator_runs_inside_training_on_schedule(classifier_dir, tmp_path):
@@ -106,13 +107,13 @@ def test_cas_of_real_labelled_images_reaches_the_real_bound_and_shuffled_labels_
   np.savez(good, images=batch["image"], labels=batch["label"])
   np.savez(bad, images=batch["image"],
            labels=np.random.default_rng(0).permutation(batch["label"]))
-  res = evaluate.classification_accuracy_score(good, cfg, str(tmp_path / "g"),
-                                               num_steps=150, batch_size=64)
+  res = cas.classification_accuracy_score(good, cfg, str(tmp_path / "g"),
+                                          run.train_and_evaluate, num_steps=150, batch_size=64)
   assert res["real_accuracy"] > 0.8 and abs(res["cas_accuracy"] - res["real_accuracy"]) < 0.02
   assert json.load(open(tmp_path / "g" / "cas.json"))["provenance"]["num_steps"] == 150
-  shuffled = evaluate.classification_accuracy_score(bad, cfg, str(tmp_path / "b"),
-                                                    num_steps=150, batch_size=64,
-                                                    real_bound=False)
+  shuffled = cas.classification_accuracy_score(bad, cfg, str(tmp_path / "b"),
+                                               run.train_and_evaluate, num_steps=150,
+                                               batch_size=64, real_bound=False)
   assert shuffled["cas_accuracy"] < 0.3
 
 
@@ -122,17 +123,17 @@ def test_vae_workdir_evaluation_adds_heldout_elbo_and_iwae(classifier_dir, tmp_p
   (result,) = evaluate.evaluate_workdir(wd, f"classifier:{classifier_dir}", iwae_k=16,
                                         num_samples=200, kid_subsets=5,
                                         kid_subset_size=100, memorization=False)
-  lik = result["likelihood"]
+  lik = result["heldout"]
   assert lik["iwae_k"] == 16 and lik["count"] == 500
   assert 0 < lik["iwae_nats"] < lik["nats"]
   saved = json.load(open(os.path.join(wd, "eval", "quality_000004.json")))
-  assert saved["likelihood"]["iwae_k"] == 16
+  assert saved["heldout"]["iwae_k"] == 16
 
 
 def test_paired_mode_reports_psnr_ssim_l1_per_image(classifier_dir, tmp_path):
   a = mnist_test_npz(tmp_path / "a.npz")
   b = mnist_test_npz(tmp_path / "b.npz", noise=0.1)
-  res = evaluate.evaluate_sets(b, a, f"classifier:{classifier_dir}", kid_subsets=2,
+  res = quality.evaluate_sets(b, a, f"classifier:{classifier_dir}", kid_subsets=2,
                                kid_subset_size=100, paired=True)["paired"]
   x, y = (np.load(p)["images"].astype(np.float64) / 127.5 - 1 for p in (a, b))
   mse = ((x - y) ** 2).reshape(len(x), -1).mean(1)

@@ -85,9 +85,10 @@ def test_gaussian_nll_matches_scipy():
 
 def test_iwae_bound_with_one_sample_is_the_elbo_and_tightens_with_more():
   from tests.conftest import load_config
+  from genjax import data
   from genjax.methods import VAE
   cfg = load_config("vae", "smoke")
-  m = VAE(cfg)
+  m = VAE(cfg, data.DataInfo({"image": data.image(28, 1)}))
   x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)), jnp.float32)
   state = m.init_state(jax.random.PRNGKey(0), {"image": x})
   rng = jax.random.PRNGKey(1)

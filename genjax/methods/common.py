@@ -1,10 +1,58 @@
-"""Pieces every method shares: the per-network state, optimizers, EMA."""
-from typing import Any
+"""Pieces every method shares: the interface, the per-network state,
+optimizers, EMA."""
+import math
+from typing import Any, Optional, Tuple
 
 import flax
 import jax
 import jax.numpy as jnp
 import optax
+
+
+class Method:
+  """The interface the loop, the evaluators and the entry points use.
+
+  needs: names of the example fields train_step reads (data.fields).
+  images_per_step: examples consumed per train step (global).
+  summary_keys: metrics shown on the progress bar.
+  init_state(rng, batch) -> state; batch is a normalised dummy batch.
+  train_step(state, batch) -> (state, metrics): pure, jitted once.
+  eval_step(state, batch, rng) -> sums over batch["valid"] rows, and
+    finalize_eval(sums, image_shape) -> metrics: held-out metrics, or None.
+  generate(state, rng, n, labels=None) -> n images in [-1, 1], or None.
+  preview(state, batch, rng) -> (rows, cols, H, W, C) images in [-1, 1] for the
+    loop's grids (batch: fixed training examples), or None.
+  """
+  needs: Tuple[str, ...] = ("image",)
+  summary_keys: Tuple[str, ...] = ("loss",)
+  eval_step = None
+  finalize_eval = None
+  generate = None
+  preview = None
+
+  def __init__(self, config, info):
+    self.config, self.info = config, info
+
+
+def class_labels(labels, n: int, num_classes: int):
+  """The labels a generator conditions on: None when unconditional, else the
+  given ones or, by default, i mod num_classes (class-balanced)."""
+  if not num_classes:
+    return None
+  return jnp.arange(n) % num_classes if labels is None else labels
+
+
+def preview_grid(generate, rng, n: int, num_classes: int = 0):
+  """About n images of generate(rng, count, labels) as (rows, cols, ...): a
+  square grid, or with classes one row per class (cols = ceil(n / classes))."""
+  if num_classes:
+    rows, cols = num_classes, max(1, math.ceil(n / num_classes))
+    images = generate(rng, rows * cols, jnp.repeat(jnp.arange(rows), cols))
+  else:
+    cols = max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    images = generate(rng, rows * cols)
+  return images.reshape((rows, cols) + images.shape[1:])
 
 
 @flax.struct.dataclass

@@ -5,6 +5,7 @@ from typing import Callable, NamedTuple
 import flax
 import jax
 import jax.numpy as jnp
+import optax
 
 from genjax import models
 from genjax.methods import common
@@ -55,54 +56,79 @@ class GANState:
   ema_params: dict  # exponential moving average of g.params, used for sampling
 
 
-class GAN:
-  """Unconditional GAN; `config.generator` / `config.discriminator` name models."""
+class GAN(common.Method):
+  """GAN, unconditional or class-conditional; `config.generator` /
+  `config.discriminator` name the models and their `cond` options (labels and
+  the class count come from the data source). With discriminator.cond="acgan"
+  the auxiliary classifier's cross-entropy (weight gan.acgan_weight) is added
+  to D's loss on real and fake images and to G's on fake ones (Odena et al. 2017)."""
+  summary_keys = ("d_loss", "g_loss")  # shown on the progress bar
 
-  def __init__(self, config):
-    self.config = config
+  def __init__(self, config, info):
+    super().__init__(config, info)
     c = config.gan
     self.z_dim, self.n_critic = c.z_dim, c.n_critic
     self.loss = LOSSES[c.loss]
-    self.G = models.build(config.generator)
-    self.D = models.build(config.discriminator)
+    g_cond = config.generator.get("cond", "none")
+    d_cond = config.discriminator.get("cond", "none")
+    if (g_cond == "none") != (d_cond == "none"):
+      raise ValueError(f"generator.cond={g_cond!r} but discriminator.cond={d_cond!r}: "
+                       "condition both networks or neither.")
+    self.num_classes = info.num_classes if g_cond != "none" else 0
+    self.acgan = d_cond == "acgan"
+    if g_cond != "none":
+      self.needs = ("image", "label")
+    k = {"num_classes": self.num_classes} if self.num_classes else {}
+    self.G = models.build(config.generator, **k)
+    self.D = models.build(config.discriminator, **k)
     self.tx_g = common.make_optimizer(config.optim_g)
     self.tx_d = common.make_optimizer(config.optim_d)
     self.images_per_step = config.train.batch_size * self.n_critic
 
   def init_state(self, rng, batch) -> GANState:
     rng, kg, kd = jax.random.split(rng, 3)
-    z = jnp.zeros((batch["image"].shape[0], self.z_dim))
-    g = common.init_net(self.G, self.tx_g, kg, z, train=False)
-    d = common.init_net(self.D, self.tx_d, kd, batch["image"], train=False)
+    n = batch["image"].shape[0]
+    z, labels = jnp.zeros((n, self.z_dim)), jnp.zeros((n,), jnp.int32)
+    g = common.init_net(self.G, self.tx_g, kg, z, labels, train=False)
+    d = common.init_net(self.D, self.tx_d, kd, batch["image"], labels, train=False)
     return GANState(step=jnp.zeros((), jnp.int32), rng=rng, g=g, d=d,
                     ema_params=g.params)
 
-  def _d_apply(self, params, batch_stats, x):
-    """D in train mode; returns (logits, updated batch_stats)."""
-    logits, mut = self.D.apply(common.variables(params, batch_stats), x, train=True,
-                               mutable=["batch_stats"])
-    return logits, mut.get("batch_stats", batch_stats)
+  def _d_apply(self, params, batch_stats, x, labels):
+    """D in train mode; returns (logits, class logits or None, updated batch_stats)."""
+    out, mut = self.D.apply(common.variables(params, batch_stats), x, labels, train=True,
+                            mutable=["batch_stats"])
+    logits, class_logits = out if self.acgan else (out, None)
+    return logits, class_logits, mut.get("batch_stats", batch_stats)
 
-  def _generate(self, params, batch_stats, z, train=True):
+  def _class_loss(self, class_logits, labels):
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+  def _generate(self, params, batch_stats, z, labels, train=True):
     """G; returns (images, batch_stats updated when training)."""
+    v = common.variables(params, batch_stats)
     if not train:
-      return self.G.apply(common.variables(params, batch_stats), z, train=False), batch_stats
-    images, mut = self.G.apply(common.variables(params, batch_stats), z, train=True,
-                               mutable=["batch_stats"])
+      return self.G.apply(v, z, labels, train=False), batch_stats
+    images, mut = self.G.apply(v, z, labels, train=True, mutable=["batch_stats"])
     return images, mut.get("batch_stats", batch_stats)
 
-  def _d_step(self, state, real, fake, rng):
+  def _d_step(self, state, real, real_labels, fake, fake_labels, rng):
     """One D update on a real batch and a (constant) fake batch."""
     c = self.config.gan
     d = state.d
 
     def loss_fn(params):
-      real_logits, bs = self._d_apply(params, d.batch_stats, real)
-      fake_logits, bs = self._d_apply(params, bs, fake)
+      real_logits, real_cls, bs = self._d_apply(params, d.batch_stats, real, real_labels)
+      fake_logits, fake_cls, bs = self._d_apply(params, bs, fake, fake_labels)
       loss = self.loss.d(real_logits, fake_logits)
       aux = {"d_real": jnp.mean(real_logits), "d_fake": jnp.mean(fake_logits),
              "d_adv": loss}
-      d_fn = lambda x: self._d_apply(params, bs, x)[0]
+      if self.acgan:
+        aux["d_class"] = 0.5 * (self._class_loss(real_cls, real_labels)
+                                + self._class_loss(fake_cls, fake_labels))
+        aux["d_class_acc"] = jnp.mean(jnp.argmax(real_cls, -1) == real_labels)
+        loss = loss + c.acgan_weight * aux["d_class"]
+      d_fn = lambda x: self._d_apply(params, bs, x, real_labels)[0]
       if c.gp_weight:
         aux["gp"] = gradient_penalty(d_fn, real, fake, rng)
         loss = loss + c.gp_weight * aux["gp"]
@@ -116,27 +142,37 @@ class GAN:
     return state.replace(d=common.apply_grads(d, self.tx_d, grads, bs)), aux
 
   def train_step(self, state: GANState, batch):
-    """n_critic D updates, each on its own slice of the batch and fresh z, then
-    one G update through the updated D on the last D step's fake batch (as in
-    the reference DCGAN implementation: G runs forward once per step)."""
+    """n_critic D updates, each on its own slice of the batch and fresh z (and
+    uniformly drawn fake labels), then one G update through the updated D on
+    the last D step's fake batch (as in the reference DCGAN implementation: G
+    runs forward once per step). Gradient penalties use the real labels."""
     x = batch["image"]
     b = x.shape[0] // self.n_critic
-    reals = x.reshape((b, self.n_critic) + x.shape[1:]).swapaxes(0, 1)
+    split = lambda a: a.reshape((b, self.n_critic) + a.shape[1:]).swapaxes(0, 1)
+    reals = split(x)
+    real_labels = split(batch["label"]) if self.num_classes else [None] * self.n_critic
     keys = jax.random.split(jax.random.fold_in(state.rng, state.step), self.n_critic)
     g = state.g
     for i in range(self.n_critic):
-      k_z, k_penalty = jax.random.split(keys[i])
+      k_z, k_penalty, k_y = jax.random.split(keys[i], 3)
       z = jax.random.normal(k_z, (b, self.z_dim))
+      y = jax.random.randint(k_y, (b,), 0, self.num_classes) if self.num_classes else None
       if i < self.n_critic - 1:
-        fake, _ = self._generate(g.params, g.batch_stats, z)
+        fake, _ = self._generate(g.params, g.batch_stats, z, y)
       else:  # keep G's VJP for the G update
         fake, g_vjp, g_batch_stats = jax.vjp(
-            lambda p: self._generate(p, g.batch_stats, z), g.params, has_aux=True)
-      state, metrics = self._d_step(state, reals[i], jax.lax.stop_gradient(fake),
-                                    k_penalty)
+            lambda p: self._generate(p, g.batch_stats, z, y), g.params, has_aux=True)
+      state, metrics = self._d_step(state, reals[i], real_labels[i],
+                                    jax.lax.stop_gradient(fake), y, k_penalty)
 
     d = state.d
-    g_loss_fn = lambda f: self.loss.g(self._d_apply(d.params, d.batch_stats, f)[0])
+
+    def g_loss_fn(f):
+      logits, cls, _ = self._d_apply(d.params, d.batch_stats, f, y)
+      loss = self.loss.g(logits)
+      return (loss + self.config.gan.acgan_weight * self._class_loss(cls, y)
+              if self.acgan else loss)
+
     g_loss, fake_grad = jax.value_and_grad(g_loss_fn)(fake)
     (grads,) = g_vjp(fake_grad)
     g = common.apply_grads(g, self.tx_g, grads, g_batch_stats)
@@ -145,10 +181,13 @@ class GAN:
     metrics.update(g_loss=g_loss, g_grad_norm=common.global_norm(grads))
     return state.replace(step=state.step + 1, g=g, ema_params=ema), metrics
 
-  summary_keys = ("d_loss", "g_loss")  # shown on the progress bar
-  eval_step = None  # sample quality is measured by genjax evaluators
-
-  def sample(self, state: GANState, rng, n: int, use_ema: bool = True):
+  def generate(self, state: GANState, rng, n: int, labels=None):
+    """n images from the EMA generator; a conditional one draws class
+    labels[i] (default: i mod num_classes)."""
     z = jax.random.normal(rng, (n, self.z_dim))
-    params = state.ema_params if use_ema else state.g.params
-    return self._generate(params, state.g.batch_stats, z, train=False)[0]
+    labels = common.class_labels(labels, n, self.num_classes)
+    return self._generate(state.ema_params, state.g.batch_stats, z, labels, train=False)[0]
+
+  def preview(self, state: GANState, batch, rng):
+    gen = lambda k, n, labels=None: self.generate(state, k, n, labels)
+    return common.preview_grid(gen, rng, batch["image"].shape[0], self.num_classes)

@@ -45,13 +45,20 @@ def gaussian_nll(mean, log_scale, x):
   return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), axis=-1)
 
 
-class VAE:
-  """Conv VAE trained on the negative ELBO, -E[log p(x|z)] + beta KL."""
+class VAE(common.Method):
+  """Conv VAE trained on the negative ELBO, -E[log p(x|z)] + beta KL. With
+  model.cond="concat" a conditional VAE: encoder and decoder see the label, and
+  every likelihood it reports is conditional, -log p(x | c)."""
   summary_keys = ("loss", "kl")  # shown on the progress bar
 
-  def __init__(self, config):
-    self.config = config
-    self.model = models.build(config.model)
+  def __init__(self, config, info):
+    super().__init__(config, info)
+    conditional = config.model.get("cond", "none") != "none"
+    self.num_classes = info.num_classes if conditional else 0
+    if conditional:
+      self.needs = ("image", "label")
+    self.model = models.build(config.model, **(
+        {"num_classes": self.num_classes} if conditional else {}))
     self.decoder = self.model.decoder
     if self.decoder not in ("bernoulli", "gaussian"):
       raise ValueError(f"Unknown decoder {self.decoder!r} (config key model.decoder); "
@@ -62,7 +69,8 @@ class VAE:
   def init_state(self, rng, batch) -> VAEState:
     rng, k_init, k_z = jax.random.split(rng, 3)
     x = jnp.zeros(batch["image"].shape, jnp.float32)
-    net = common.init_net(self.model, self.tx, {"params": k_init}, x, k_z)
+    labels = jnp.zeros(x.shape[:1], jnp.int32)
+    net = common.init_net(self.model, self.tx, {"params": k_init}, x, k_z, labels)
     return VAEState(step=jnp.zeros((), jnp.int32), rng=rng, net=net,
                     ema_params=net.params)
 
@@ -74,24 +82,27 @@ class VAE:
     y = x + BIN_WIDTH * (jax.random.uniform(k_u, x.shape) - 0.5)
     return gaussian_nll(out, params["log_scale"], y) - x[0].size * math.log(BIN_WIDTH)
 
-  def _terms(self, params, x, rng):
+  def _labels(self, batch):
+    return batch["label"] if self.num_classes else None
+
+  def _terms(self, params, x, rng, labels=None):
     """Per-image (reconstruction NLL, KL) in nats on the discrete data."""
     k_z, k_u = jax.random.split(rng)
-    out, mean, logvar = self.model.apply({"params": params}, x, k_z)
+    out, mean, logvar = self.model.apply({"params": params}, x, k_z, labels)
     return self._nll(params, x, out, k_u), gaussian_kl(mean, logvar)
 
-  def iwae_nats(self, params, x, rng, k: int):
+  def iwae_nats(self, params, x, rng, k: int, labels=None):
     """-log (1/k sum_i p(x, z_i) / q(z_i | x)), z_i ~ q(z | x): the importance
     weighted bound (Burda et al. 2016) per image; k=1 is the ELBO, and the
-    bound tightens as k grows."""
-    mean, logvar = self.model.apply({"params": params}, x, method=self.model.encode)
+    bound tightens as k grows. Conditional on `labels` for a conditional VAE."""
+    mean, logvar = self.model.apply({"params": params}, x, labels, method=self.model.encode)
     k_u, k_z = jax.random.split(rng)
     half_log_2pi = 0.5 * math.log(2 * math.pi)
 
     def log_weight(key):
       eps = jax.random.normal(key, mean.shape)
       z = mean + jnp.exp(0.5 * logvar) * eps
-      out = self.model.apply({"params": params}, z, method=self.model.decode)
+      out = self.model.apply({"params": params}, z, labels, method=self.model.decode)
       log_pz = jnp.sum(-0.5 * z ** 2 - half_log_2pi, -1)
       log_qz = jnp.sum(-0.5 * eps ** 2 - 0.5 * logvar - half_log_2pi, -1)
       return -self._nll(params, x, out, k_u) + log_pz - log_qz
@@ -104,7 +115,7 @@ class VAE:
     beta = self.config.vae.beta
 
     def loss_fn(params):
-      rec, kl = self._terms(params, batch["image"], rng)
+      rec, kl = self._terms(params, batch["image"], rng, self._labels(batch))
       return jnp.mean(rec + beta * kl), (rec, kl)
 
     (loss, (rec, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
@@ -118,15 +129,16 @@ class VAE:
     return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics
 
   def eval_step(self, state: VAEState, batch, rng):
-    """Sums over the real rows (batch["mask"]) of -ELBO and its parts."""
+    """Sums over the real rows (batch["valid"]) of -ELBO and its parts."""
     k_elbo, k_iwae = jax.random.split(rng)
-    rec, kl = self._terms(state.ema_params, batch["image"], k_elbo)
-    m = batch["mask"]
+    rec, kl = self._terms(state.ema_params, batch["image"], k_elbo, self._labels(batch))
+    m = batch["valid"]
     sums = {"nats_sum": jnp.sum(m * (rec + kl)), "rec_sum": jnp.sum(m * rec),
             "kl_sum": jnp.sum(m * kl), "count": jnp.sum(m)}
     if self.config.vae.iwae_k:
-      sums["iwae_sum"] = jnp.sum(m * self.iwae_nats(state.ema_params, batch["image"],
-                                                    k_iwae, self.config.vae.iwae_k))
+      sums["iwae_sum"] = jnp.sum(m * self.iwae_nats(state.ema_params, batch["image"], k_iwae,
+                                                    self.config.vae.iwae_k,
+                                                    self._labels(batch)))
     return sums
 
   def finalize_eval(self, sums, image_shape):
@@ -137,15 +149,24 @@ class VAE:
            "rec": sums["rec_sum"] / n, "kl": sums["kl_sum"] / n, "count": int(n),
            "likelihood": (f"{self.decoder} decoder, "
                           + ("binarised pixels" if self.decoder == "bernoulli"
-                             and self.config.vae.binarize else "8-bit discrete bound"))}
+                             and self.config.vae.binarize else "8-bit discrete bound")
+                          + (", conditional on the class label: -log p(x | c)"
+                             if self.num_classes else ""))}
     if "iwae_sum" in sums:
       out.update(iwae_nats=sums["iwae_sum"] / n, iwae_bits_per_dim=sums["iwae_sum"] / n * to_bits,
                  iwae_k=self.config.vae.iwae_k)
     return out
 
-  def sample(self, state: VAEState, rng, n: int):
+  def generate(self, state: VAEState, rng, n: int, labels=None):
+    """n decoded prior samples (Bernoulli means or clipped Gaussian means); a
+    conditional VAE decodes class labels[i] (default: i mod num_classes)."""
     z = jax.random.normal(rng, (n, self.model.latent_dim))
-    out = self.model.apply({"params": state.ema_params}, z, method=self.model.decode)
+    labels = common.class_labels(labels, n, self.num_classes)
+    out = self.model.apply({"params": state.ema_params}, z, labels, method=self.model.decode)
     if self.decoder == "bernoulli":
       return 2.0 * jax.nn.sigmoid(out) - 1.0
     return jnp.clip(out, -1.0, 1.0)
+
+  def preview(self, state: VAEState, batch, rng):
+    gen = lambda k, n, labels=None: self.generate(state, k, n, labels)
+    return common.preview_grid(gen, rng, batch["image"].shape[0], self.num_classes)

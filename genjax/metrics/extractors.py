@@ -7,7 +7,7 @@ import os
 import jax
 import numpy as np
 
-from genjax import data
+from genjax import data, workdir
 from genjax.data import sources
 
 
@@ -31,17 +31,16 @@ def _batched(fn, weights, uint8_images, batch_size):
 class ClassifierExtractor:
   """Penultimate features and softmax of a genjax classifier run."""
 
-  def __init__(self, workdir: str, step=None):
-    from genjax import run  # run imports metrics users; keep the import local
-    r, state, meta = run.restore_workdir(workdir, step)
-    if r.config.method != "classifier":
-      raise ValueError(f"{workdir!r} is a {r.config.method!r} run; the classifier "
+  def __init__(self, run_dir: str, step=None):
+    r, state, meta = workdir.restore_workdir(run_dir, step)
+    if not hasattr(r.method, "features"):
+      raise ValueError(f"{run_dir!r} is a {r.config.method!r} run; the classifier "
                        "extractor needs a run of configs/classifier.py.")
     self.state, self.method = state, r.method
     self.image_size, self.channels = r.config.data.image_size, r.config.data.channels
-    self.id = f"classifier:{os.path.abspath(workdir)}@{meta['step']}"
+    self.id = f"classifier:{os.path.abspath(run_dir)}@{meta['step']}"
     self.weights_hash = tree_hash(state.ema_params)
-    self._fn = jax.jit(lambda s, x: self.method.features(s, data.normalize({"image": x})["image"]))
+    self._fn = jax.jit(lambda s, x: self.method.features(s, data.normalize_images(x)))
 
   def __call__(self, uint8_images, batch_size: int = 500):
     return _batched(self._fn, self.state, self.fit(uint8_images), batch_size)
@@ -71,7 +70,7 @@ class InceptionExtractor:
     model = inception.FIDInceptionV3()
 
     def fn(variables, x):
-      feats, logits = model.apply(variables, data.normalize({"image": x})["image"])
+      feats, logits = model.apply(variables, data.normalize_images(x))
       return feats, jax.nn.softmax(logits)
     self._fn = jax.jit(fn)
 

@@ -40,9 +40,6 @@ class GaussianStats:
     mu = self.mean
     return (self.outer - self.count * np.outer(mu, mu)) / (self.count - 1)
 
-  def to_dict(self) -> dict:
-    return {"dim": self.dim, "count": self.count, "mean": self.mean, "cov": self.cov}
-
   def save(self, path: str, **provenance):
     np.savez(path, mean=self.mean, cov=self.cov, count=self.count, dim=self.dim,
              total=self.total, outer=self.outer, **provenance)

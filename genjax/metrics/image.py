@@ -4,6 +4,9 @@ Images are float in [-1, 1] (genjax convention), NHWC; data range is 2.
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from genjax import data
 
 
 def psnr(a, b, data_range: float = 2.0):
@@ -47,3 +50,15 @@ def ssim(a, b, data_range: float = 2.0, window: int = 11, sigma: float = 1.5,
   s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
       (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
   return jnp.mean(s, axis=(1, 2, 3))
+
+
+def paired_metrics(a_uint8, b_uint8) -> dict:
+  """Per-image and mean PSNR (dB), SSIM and L1 of aligned uint8 image pairs."""
+  if a_uint8.shape != b_uint8.shape:
+    raise ValueError(f"Paired sets differ in shape: {a_uint8.shape} vs {b_uint8.shape}.")
+  a, b = data.normalize_images(a_uint8), data.normalize_images(b_uint8)
+  per = {"psnr": np.asarray(psnr(a, b)), "ssim": np.asarray(ssim(a, b)),
+         "l1": np.asarray(l1(a, b))}
+  out = {k: float(np.mean(v)) for k, v in per.items()}
+  out["per_image"] = {k: v.tolist() for k, v in per.items()}
+  return out

@@ -1,10 +1,12 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
-from genjax.models import classifier, dcgan, vae
+from genjax.models import classifier, dcgan, resnet, vae
 from genjax.registry import Registry
 
 MODELS = Registry("model", "<model>.name")
 MODELS["dcgan_generator"] = dcgan.Generator
 MODELS["dcgan_discriminator"] = dcgan.Discriminator
+MODELS["resnet_generator"] = resnet.Generator
+MODELS["resnet_discriminator"] = resnet.Discriminator
 MODELS["conv_vae"] = vae.ConvVAE
 MODELS["conv_classifier"] = classifier.ConvClassifier
 

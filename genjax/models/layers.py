@@ -302,3 +302,69 @@ def norm_layer(kind: str, train: bool, dtype: Dtype = jnp.float32, name=None):
   if kind == "none":
     return lambda x: x
   raise ValueError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
+
+
+D_CONDS = ("none", "concat", "projection", "acgan")  # discriminator conditioning
+
+
+def check_cond(cond: str, choices, num_classes: int, what: str):
+  """A model's conditioning option is known and has labels to condition on."""
+  if cond not in choices:
+    raise ValueError(f"Unknown {what} cond {cond!r} (config key {what}.cond); use one of "
+                     f"{', '.join(choices)}.")
+  if cond != "none" and num_classes < 2:
+    raise ValueError(f"{what}.cond={cond!r} needs a labelled data source with at least "
+                     f"2 classes (got {num_classes}).")
+
+
+def spectral(layer: nn.Module, enabled: bool, train: bool):
+  """`layer` with spectral normalisation of its weights (Miyato et al. 2018) when
+  enabled: one power iteration per call in training, u and sigma kept in the
+  `batch_stats` collection (so they are checkpointed and resume exactly)."""
+  if not enabled:
+    return layer
+  return lambda *a, **kw: nn.SpectralNorm(layer)(*a, update_stats=train, **kw)
+
+
+class ConditionalBatchNorm(nn.Module):
+  """BatchNorm without its own affine, then a per-class gain and bias
+  (embedding rows, gain initialised to 1, bias to 0): y = g[c] * x_hat + b[c]."""
+  num_classes: int
+  momentum: float = 0.9
+  epsilon: float = 1e-5
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, labels, train: bool):
+    x = nn.BatchNorm(use_running_average=not train, momentum=self.momentum,
+                     epsilon=self.epsilon, use_scale=False, use_bias=False,
+                     dtype=self.dtype)(x)
+    c = x.shape[-1]
+    gain = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones, name="gain")
+    bias = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.zeros, name="bias")
+    return x * gain(labels)[:, None, None, :].astype(x.dtype) + bias(labels)[
+        :, None, None, :].astype(x.dtype)
+
+
+def label_maps(x, labels, num_classes: int):
+  """x with one-hot label channels appended at every pixel."""
+  onehot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype)
+  maps = jnp.broadcast_to(onehot[:, None, None, :], x.shape[:3] + (num_classes,))
+  return jnp.concatenate([x, maps], axis=-1)
+
+
+class ProjectionHead(nn.Module):
+  """Discriminator output of the projection discriminator (Miyato & Koyama
+  2018): psi(h) + <embed(c), h> for features h [B, F]; without labels, psi(h)."""
+  num_classes: int = 0
+  spectral_norm: bool = False
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, h, labels=None, train: bool = True):
+    out = spectral(nn.Dense(1, dtype=self.dtype), self.spectral_norm, train)(h)[:, 0]
+    if self.num_classes and labels is not None:
+      embed = spectral(nn.Embed(self.num_classes, h.shape[-1], name="embed"),
+                       self.spectral_norm, train)
+      out = out + jnp.sum(embed(labels).astype(h.dtype) * h, axis=-1)
+    return out.astype(jnp.float32)

@@ -5,7 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genjax.models.layers import Conv2D, ConvTranspose2D
+from genjax.models.layers import Conv2D, ConvTranspose2D, check_cond, label_maps
 
 
 class ConvVAE(nn.Module):
@@ -14,16 +14,21 @@ class ConvVAE(nn.Module):
   `__call__` returns (decoder output, posterior mean, posterior log-variance).
   The decoder output is Bernoulli logits or the Gaussian mean; for a Gaussian
   decoder a per-channel log standard deviation is the parameter `log_scale`.
+  cond="concat" makes it a conditional VAE: the encoder sees one-hot label maps
+  beside the image, the decoder the one-hot label beside z.
   """
   widths: Sequence[int] = (32, 64)
   latent_dim: int = 16
   image_size: int = 28
   out_channels: int = 1
   decoder: str = "bernoulli"
+  cond: str = "none"       # none | concat
+  num_classes: int = 0
   conv_impl: str = "auto"  # see models/layers.py
   dtype: Any = jnp.float32
 
   def setup(self):
+    check_cond(self.cond, ("none", "concat"), self.num_classes, "model")
     kw = dict(kernel_size=4, stride=2, padding=1, dtype=self.dtype,
               kernel_init=nn.initializers.lecun_normal(), impl=self.conv_impl)
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
@@ -39,21 +44,25 @@ class ConvVAE(nn.Module):
       self.log_scale = self.param("log_scale", nn.initializers.zeros,
                                   (self.out_channels,))
 
-  def encode(self, x):
+  def encode(self, x, labels=None):
+    if self.cond == "concat":
+      x = label_maps(x, labels, self.num_classes)
     for conv in self.enc_convs:
       x = nn.relu(conv(x))
     h = self.enc_out(x.reshape(x.shape[0], -1)).astype(jnp.float32)
     mean, logvar = jnp.split(h, 2, axis=-1)
     return mean, logvar
 
-  def decode(self, z):
+  def decode(self, z, labels=None):
+    if self.cond == "concat":
+      z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
     x = nn.relu(self.dec_in(z))
     x = x.reshape(z.shape[0], self.start, self.start, self.widths[-1])
     for conv in self.dec_convs[:-1]:
       x = nn.relu(conv(x))
     return self.dec_convs[-1](x).astype(jnp.float32)
 
-  def __call__(self, x, rng):
-    mean, logvar = self.encode(x)
+  def __call__(self, x, rng, labels=None):
+    mean, logvar = self.encode(x, labels)
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mean.shape)
-    return self.decode(z), mean, logvar
+    return self.decode(z, labels), mean, logvar

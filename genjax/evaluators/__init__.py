@@ -1,0 +1,26 @@
+"""Evaluators, one file each, built from config.evals.<name> and used alike by
+the train loop (every `every` steps) and by genjax.evaluate:
+
+- heldout: the method's own held-out metrics (VAE ELBO/IWAE, accuracy).
+- quality: sample quality against the dataset, with memorisation check.
+- cas: classification accuracy score of labelled samples (genjax.evaluate --cas).
+
+An evaluator's `from_config(section, run, workdir, writer)` returns it, or None
+when the run's method has nothing for it to measure; `__call__(state, step)`
+returns (and writes) its result.
+"""
+from genjax.evaluators.heldout import HeldoutEvaluator
+from genjax.evaluators.quality import QualityEvaluator
+from genjax.registry import Registry
+
+EVALUATORS = Registry("evaluator", "evals.<name>")
+EVALUATORS["heldout"] = HeldoutEvaluator
+EVALUATORS["quality"] = QualityEvaluator
+
+
+def from_config(config, run, workdir, writer):
+  """The evaluators whose config.evals.<name>.every is set, in name order."""
+  built = [EVALUATORS[name].from_config(section, run, workdir, writer)
+           for name, section in sorted(config.get("evals", {}).items())
+           if section.get("every")]
+  return [e for e in built if e is not None]

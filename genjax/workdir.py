@@ -1,0 +1,167 @@
+"""A run directory: its config.json and data.json, and `Run`, the method of a
+config on a mesh, which restores the directory's checkpoints and compiles its
+train step and predict functions. Everything that reads a workdir starts here."""
+import hashlib
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+import genjax
+from genjax import checkpoint, config_lib, data, methods, parallel
+
+CONFIG_FILE = "config.json"
+DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
+# Keys a resumed run may change: they do not change what is computed
+# (train.cpu_conv_kernels changes float rounding only).
+RESUMABLE_CHANGES = {"train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels"}
+
+
+def config_hash(config) -> str:
+  return hashlib.sha256(config.to_json(sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _flatten(cfg, prefix=""):
+  out = {}
+  for k, v in cfg.items():
+    if isinstance(v, (dict, ml_collections.ConfigDict)):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[prefix + k] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
+def _write(path: str, text: str):
+  with open(path + ".tmp", "w") as f:
+    f.write(text)
+  os.replace(path + ".tmp", path)
+
+
+def save(config, info: data.DataInfo, workdir: str):
+  """Writes workdir/config.json and data.json; a resumed run must use the same
+  config (up to RESUMABLE_CHANGES)."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if jax.process_index() != 0:
+    return
+  if os.path.exists(path):
+    old = load_config(workdir)
+    if config_hash(old) != config_hash(config):
+      new, prev = _flatten(config), _flatten(old)
+      changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
+      if set(changed) - RESUMABLE_CHANGES:
+        raise ValueError(
+            f"{path} holds a different config (keys differ: {', '.join(changed)}). "
+            f"Resume with the same config (only {', '.join(sorted(RESUMABLE_CHANGES))} "
+            "may change) or use a new --workdir.")
+  os.makedirs(workdir, exist_ok=True)
+  _write(path, config.to_json(indent=2, sort_keys=True))
+  _write(os.path.join(workdir, DATA_FILE), info.to_json())
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"No {CONFIG_FILE} in workdir {workdir!r}: is it a "
+                            "genjax run directory (made by genjax.train)?")
+  with open(path) as f:
+    return config_lib.upgrade(ml_collections.ConfigDict(json.load(f)))
+
+
+def load_info(workdir: str, config) -> data.DataInfo:
+  """The workdir's data.json; runs saved before it existed describe their
+  training source again."""
+  path = os.path.join(workdir, DATA_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      return data.DataInfo.from_json(f.read())
+  return data.describe(data.build_source(config.data, config.data.split))
+
+
+class Run:
+  """A config's method on a mesh: shardings, abstract state, the compiled train
+  step and the jitted predict functions (compiled once per run, so periodic
+  previews and evaluations never retrace)."""
+
+  def __init__(self, config, info: data.DataInfo, mesh=None):
+    self.config, self.info = config, info
+    self.mesh = mesh if mesh is not None else parallel.make_mesh()
+    self.method = methods.build(config, info)
+    self.hash = config_hash(config)
+    self._step_options = parallel.step_compiler_options(config.train)
+    dummy = data.dummy_batch(info.fields)
+    init = lambda rng: self.method.init_state(rng, data.normalize(dummy, info.fields))
+    self.abstract_state = jax.eval_shape(init, jax.random.PRNGKey(0))
+    self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
+                                       self.abstract_state)
+    self._init = jax.jit(init, out_shardings=self.state_sharding)
+    out = parallel.replicated(self.mesh)
+    m = self.method
+    self._generate = m.generate and jax.jit(m.generate, static_argnums=2, out_shardings=out)
+    self._preview = m.preview and jax.jit(
+        lambda s, b, r: m.preview(s, data.normalize(b, info.fields), r), out_shardings=out)
+
+  def init_state(self):
+    # Partitionable threefry makes XLA:CPU compile parameter initialisers ~5x
+    # slower (seconds per conv layer); initial values need no partitioning.
+    with jax.threefry_partitionable(False):
+      return self._init(jax.random.PRNGKey(self.config.seed))
+
+  def restore(self, ckpt: checkpoint.Checkpointer, step=None):
+    """(state, meta) of the latest (or given) checkpoint."""
+    abstract = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+        self.abstract_state, self.state_sharding)
+    return ckpt.restore(abstract, step)
+
+  def compile_train_step(self):
+    """The jitted, donated train step on normalised sharded batches."""
+    fields = self.info.fields
+    return jax.jit(
+        lambda s, b: self.method.train_step(s, data.normalize(b, fields)),
+        in_shardings=(self.state_sharding, parallel.data_sharded(self.mesh)),
+        out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),
+        donate_argnums=0, compiler_options=self._step_options)
+
+  def generate(self, state, num: int, seed: int, labels=None, batch_size: int = 500):
+    """num images (float32 numpy in [-1, 1]) from the method's generate; labels
+    (int array of num, or None) condition them where the method is conditional."""
+    if self._generate is None:
+      raise ValueError(f"Method {self.config.method!r} does not generate images.")
+    out = []
+    for i in range(0, num, batch_size):
+      n = min(batch_size, num - i)
+      key = jax.random.fold_in(jax.random.PRNGKey(seed), i)
+      y = None if labels is None else parallel.replicate(
+          np.asarray(labels[i:i + n], np.int32), self.mesh)
+      out.append(np.asarray(self._generate(state, key, n, y)))
+    return np.concatenate(out)
+
+  def preview(self, state, batch, seed: int):
+    """(rows, cols, H, W, C) float32 numpy images for a grid, or None."""
+    if self._preview is None:
+      return None
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), 0)
+    return np.asarray(self._preview(state, parallel.replicate(batch, self.mesh), key))
+
+  def provenance(self, step: int, **extra):
+    return dict(step=int(step), config_hash=self.hash, method=self.config.method,
+                genjax_version=genjax.__version__, **extra)
+
+
+def open_run(workdir: str, mesh=None):
+  """(run, checkpointer) of an existing workdir (read-only use)."""
+  config = load_config(workdir)
+  ckpt_dir = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(ckpt_dir):
+    raise FileNotFoundError(f"No checkpoints in workdir {workdir!r}; train it first.")
+  return Run(config, load_info(workdir, config), mesh), checkpoint.Checkpointer(ckpt_dir)
+
+
+def restore_workdir(workdir: str, step=None, mesh=None):
+  """(run, state, meta) for the latest (or given) checkpoint of a workdir."""
+  run, ckpt = open_run(workdir, mesh)
+  with ckpt:
+    state, meta = run.restore(ckpt, step)
+  return run, state, meta
