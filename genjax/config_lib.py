@@ -14,6 +14,8 @@ DATASETS = {
     "celeba64": dict(source="tfds", name="celeb_a", split="train", eval_split="validation",
                      image_size=64, channels=3, crop_size=140),
     "folder": dict(source="folder", image_size=64, channels=3),
+    # Random patches of scikit-image's photos; a fixed set of photos is held out.
+    "photos": dict(source="photos", image_size=64, channels=3),
 }
 
 
@@ -34,8 +36,14 @@ def data_config(dataset: str) -> ml_collections.ConfigDict:
   if dataset not in DATASETS:
     raise ValueError(f"Unknown dataset variant {dataset!r}; choose one of "
                      f"{', '.join(DATASETS)}.")
-  cfg = ml_collections.ConfigDict(dict(
-      source="mnist5k",     # mnist5k | digits | tfds | folder
+  cfg = _data_defaults()
+  cfg.update(DATASETS[dataset])
+  return cfg
+
+
+def _data_defaults() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict(dict(
+      source="mnist5k",     # mnist5k | digits | tfds | folder | npz | photos
       name="",              # TFDS dataset name (source=tfds)
       data_dir="",          # TFDS data_dir ("" = default ~/tensorflow_datasets)
       download=False,       # let TFDS download and prepare a missing dataset
@@ -50,9 +58,13 @@ def data_config(dataset: str) -> ml_collections.ConfigDict:
       crop_size=0,          # side of the centre crop; 0 = the short side
       image_key="image",
       label_key="label",
+      # Derived paired task made on the fly from each image (data/tasks.py):
+      # "" (none) | denoise | sr2 | sr4 | deblur | colorize | inpaint.
+      task="",
+      noise_std=25.0,       # denoise: Gaussian noise std on the 0..255 scale
+      blur_sigma=2.0,       # deblur: Gaussian blur radius in pixels
+      mask="boxes",         # inpaint: boxes | strokes
   ))
-  cfg.update(DATASETS[dataset])
-  return cfg
 
 
 def train_config(**overrides) -> ml_collections.ConfigDict:
@@ -214,8 +226,8 @@ def vae(arg: str = "mnist") -> ml_collections.ConfigDict:
 
 def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A config saved by an earlier genjax, in today's layout (same meaning):
-  `eval` + train.eval_every became evals.heldout; keys added since get their
-  defaults."""
+  `eval` + train.eval_every became evals.heldout; data and train keys added
+  since get their defaults."""
   d = cfg.to_dict()
   train = d["train"]
   if "eval" in d:
@@ -227,5 +239,5 @@ def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   for key, value in train_config().items():
     if key in ("cpu_scheduler", "cpu_conv_kernels"):
       train.setdefault(key, value)
-  d["data"].setdefault("per_class", 0)
+  d["data"] = {**_data_defaults().to_dict(), **d["data"]}
   return ml_collections.ConfigDict(d)

@@ -3,6 +3,8 @@
   # a run's checkpoint(s) against its dataset's held-out split
   python -m genjax.evaluate --workdir runs/dcgan --extractor classifier:runs/clf_mnist \
       [--checkpoint latest|all|STEP] [--num_samples 5000] [--reference_split test]
+  # an image-to-image run: PSNR / SSIM / L1 on whole held-out images vs baselines
+  python -m genjax.evaluate --workdir runs/denoise
   # any two image sets: .npz (`images`), image folder, or tfds:NAME:SPLIT
   python -m genjax.evaluate --samples a.npz --reference b_folder/ \
       --extractor classifier:runs/clf_mnist [--out result.json]
@@ -25,7 +27,7 @@ import json
 from absl import app, flags, logging
 
 from genjax import config_lib, run, workdir as workdir_lib
-from genjax.evaluators import cas, heldout, quality
+from genjax.evaluators import cas, heldout, paired, quality
 from genjax.logging import MetricWriter
 
 FLAGS = flags.FLAGS
@@ -68,15 +70,21 @@ def define_flags():
   flags.DEFINE_alias("num-samples", "num_samples")
 
 
-def evaluate_workdir(workdir, extractor, checkpoint="latest", iwae_k=1000, **options):
-  """Evaluates checkpoint(s) (latest, all or a step) of a generator run: sample
-  quality, and the method's held-out metrics where it has them (a VAE's ELBO
-  and IWAE bound with iwae_k importance samples)."""
+def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, **options):
+  """Evaluates checkpoint(s) (latest, all or a step) of a run: an image-to-image
+  run's held-out reconstructions against baselines; a generator's sample
+  quality (needs `extractor`) and the method's held-out metrics where it has
+  them (a VAE's ELBO and IWAE bound with iwae_k importance samples)."""
   r, ckpt = workdir_lib.open_run(workdir)
   with ckpt:
     steps = ckpt.all_steps() if checkpoint == "all" else [
         ckpt.latest_step() if checkpoint == "latest" else int(checkpoint)]
     writer = MetricWriter(workdir, tensorboard=False)
+    if r.method.translate is not None:
+      cfg = r.config.get("evals", {}).get("paired", {})
+      evaluator = paired.PairedEvaluator(r, workdir, writer, **{
+          k: v for k, v in dict(cfg).items() if k != "every"})
+      return [evaluator(r.restore(ckpt, s)[0], s) for s in steps]
     evaluator = quality.QualityEvaluator(r, workdir, writer, extractor, **options)
     held = None
     if r.method.eval_step is not None:
@@ -97,7 +105,7 @@ def main(argv):
   del argv
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
-  if not FLAGS.cas and not FLAGS.extractor:
+  if FLAGS.samples and not FLAGS.extractor:
     raise app.UsageError("--extractor is required (e.g. classifier:runs/clf_mnist).")
   kw = dict(seed=FLAGS.seed, keep=FLAGS.max_features, kid_subsets=FLAGS.kid_subsets,
             kid_subset_size=FLAGS.kid_subset_size)

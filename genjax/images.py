@@ -41,3 +41,53 @@ def read_provenance(path: str) -> dict:
   """The genjax:* text chunks of a PNG written by `save_png`."""
   with Image.open(path) as img:
     return {k[len("genjax:"):]: v for k, v in img.text.items() if k.startswith("genjax:")}
+
+
+def _starts(length: int, tile: int, overlap: int):
+  """Tile offsets covering [0, length): a single tile when it fits."""
+  if length <= tile:
+    return [0]
+  starts = list(range(0, length - tile, tile - overlap))
+  return starts + [length - tile]
+
+
+def _ramp(n: int, overlap: int) -> np.ndarray:
+  """Blending weight along one side of a tile: rises over `overlap` pixels at
+  both ends (never 0, so a pixel covered by one tile keeps its value)."""
+  w = np.ones(n)
+  if overlap > 0 and n > 2 * overlap:
+    r = (np.arange(overlap) + 1.0) / (overlap + 1.0)
+    w[:overlap], w[n - overlap:] = r, r[::-1]
+  return w
+
+
+def tiled(fn, inputs: dict, tile: int = 256, overlap: int = 32, multiple: int = 1,
+          scale: int = 1) -> np.ndarray:
+  """Applies an image-to-image `fn` (dict of NHWC arrays -> NHWC float output
+  `scale` x larger) to one image (dict of HWC arrays of equal height and
+  width) of any size: sides are reflect-padded to a multiple of `multiple`;
+  an image larger than `tile` runs tile by tile, tiles overlapping by
+  `overlap` and blended with linear ramps. Where the image fits one tile the
+  result is exactly fn on the whole (padded) image."""
+  h, w = next(iter(inputs.values())).shape[:2]
+  tile = max(multiple, tile // multiple * multiple)
+  pad_to = lambda n: n if n > tile else -(-n // multiple) * multiple
+  ph, pw = pad_to(h), pad_to(w)
+  padded = {k: np.pad(v, ((0, ph - h), (0, pw - w), (0, 0)), mode="reflect" if min(h, w) > 1
+                      else "edge") for k, v in inputs.items()}
+  th, tw = min(tile, ph), min(tile, pw)
+  if (th, tw) == (ph, pw):  # one tile: fn on the whole image
+    out = np.asarray(fn({k: v[None] for k, v in padded.items()}))[0]
+    return out[:h * scale, :w * scale].astype(np.float32)
+  acc = weight = None
+  for y in _starts(ph, th, overlap):
+    for x in _starts(pw, tw, overlap):
+      out = np.asarray(fn({k: v[None, y:y + th, x:x + tw] for k, v in padded.items()}))[0]
+      if acc is None:
+        acc = np.zeros((ph * scale, pw * scale, out.shape[-1]))
+        weight = np.zeros((ph * scale, pw * scale, 1))
+      wt = np.outer(_ramp(th * scale, overlap * scale), _ramp(tw * scale, overlap * scale))
+      ys, xs = slice(y * scale, (y + th) * scale), slice(x * scale, (x + tw) * scale)
+      acc[ys, xs] += wt[..., None] * out
+      weight[ys, xs] += wt[..., None]
+  return (acc / weight)[:h * scale, :w * scale].astype(np.float32)

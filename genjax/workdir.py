@@ -10,7 +10,7 @@ import ml_collections
 import numpy as np
 
 import genjax
-from genjax import checkpoint, config_lib, data, methods, parallel
+from genjax import checkpoint, config_lib, data, images, methods, parallel
 
 CONFIG_FILE = "config.json"
 DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
@@ -101,6 +101,8 @@ class Run:
     self._generate = m.generate and jax.jit(m.generate, static_argnums=2, out_shardings=out)
     self._preview = m.preview and jax.jit(
         lambda s, b, r: m.preview(s, data.normalize(b, info.fields), r), out_shardings=out)
+    self._translate = m.translate and jax.jit(
+        lambda s, b: m.translate(s, data.normalize(b, info.fields)), out_shardings=out)
 
   def init_state(self):
     # Partitionable threefry makes XLA:CPU compile parameter initialisers ~5x
@@ -137,6 +139,15 @@ class Run:
           np.asarray(labels[i:i + n], np.int32), self.mesh)
       out.append(np.asarray(self._generate(state, key, n, y)))
     return np.concatenate(out)
+
+  def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32) -> np.ndarray:
+    """One image of any size: `inputs` maps the method's input fields (input,
+    mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
+    computed tile by tile when larger than `tile` (images.tiled)."""
+    if self._translate is None:
+      raise ValueError(f"Method {self.config.method!r} does not translate images.")
+    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh))
+    return images.tiled(fn, inputs, tile, overlap, self.method.multiple, self.method.scale)
 
   def preview(self, state, batch, seed: int):
     """(rows, cols, H, W, C) float32 numpy images for a grid, or None."""

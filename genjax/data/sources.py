@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from genjax.data import fields as fields_lib
+from genjax.data.tasks import PairedTask
 from genjax.registry import Registry
 
 SOURCES = Registry("data source", "data.source")
@@ -34,14 +35,9 @@ def holdout_split(n: int, split: str, fraction: float):
                    "(config key data.split / data.eval_split); use train, test or all.")
 
 
-def prepare_image(img, size: int, channels: int, crop: str = "center",
-                  crop_size: int = 0, where: str = "image") -> np.ndarray:
-  """Any PIL image or HW/HWC array -> uint8 (size, size, channels).
-
-  crop: "center" takes a centred square (side `crop_size`, or the short side
-  when 0) then resizes; "resize" resizes the whole image ignoring aspect.
-  RGBA is composited over white; grey <-> RGB converted as needed.
-  """
+def to_channels(img, channels: int) -> np.ndarray:
+  """Any PIL image or HW/HWC array -> uint8 HWC with `channels` (1 or 3) at its
+  size: RGBA / LA / transparent palette composited over white, grey <-> RGB."""
   if not isinstance(img, Image.Image):
     arr = np.asarray(img)
     if arr.ndim == 3 and arr.shape[-1] == 1:
@@ -51,9 +47,22 @@ def prepare_image(img, size: int, channels: int, crop: str = "center",
     rgba = img.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     img = Image.alpha_composite(background, rgba)
-  img = img.convert("L" if channels == 1 else "RGB")
+  arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), np.uint8)
+  return arr[..., None] if arr.ndim == 2 else arr
+
+
+def prepare_image(img, size: int, channels: int, crop: str = "center",
+                  crop_size: int = 0, where: str = "image") -> np.ndarray:
+  """Any PIL image or HW/HWC array -> uint8 (size, size, channels).
+
+  crop: "center" takes a centred square (side `crop_size`, or the short side
+  when 0) then resizes; "resize" resizes the whole image ignoring aspect.
+  RGBA is composited over white; grey <-> RGB converted as needed.
+  """
   if channels not in (1, 3):
     raise ValueError(f"{where}: data.channels must be 1 or 3, got {channels}.")
+  img = Image.fromarray(to_channels(img, channels)[..., 0] if channels == 1
+                        else to_channels(img, channels))
   w, h = img.size
   if crop == "center":
     side = crop_size or min(w, h)
@@ -265,6 +274,77 @@ class FolderSource:
 SOURCES["folder"] = FolderSource
 
 
+# scikit-image's bundled photos (files inside its wheel). The held-out ones are
+# never used in training; evaluation translates them whole.
+PHOTOS_TRAIN = ("astronaut", "rocket", "motorcycle_left", "motorcycle_right",
+                "hubble_deep_field", "ihc", "retina", "brick", "grass", "gravel", "camera",
+                "moon", "coins", "page")
+PHOTOS_HELDOUT = ("chelsea", "coffee")
+PATCH_SEED = 2
+
+
+@functools.lru_cache(maxsize=4)
+def photos(names: Sequence[str], channels: int):
+  """uint8 HWC arrays of the named scikit-image photos, in `channels`."""
+  import skimage
+  folder = os.path.join(os.path.dirname(skimage.__file__), "data")
+  files = {os.path.splitext(f)[0]: f for f in os.listdir(folder)}
+  out = []
+  for name in names:
+    with Image.open(os.path.join(folder, files[name])) as img:
+      img = img.convert("L" if channels == 1 else "RGB")
+      a = np.asarray(img, np.uint8)
+    out.append(a[..., None] if a.ndim == 2 else a)
+  return out
+
+
+class PhotoPatches:
+  """Random square patches (data.image_size) of the training photos, a new
+  crop and flip per index (seeded by the index), or for the test split the
+  non-overlapping patches of the held-out photos; `whole_images()` gives the
+  held-out photos at full size."""
+
+  def __init__(self, cfg, split):
+    self.size, self.channels, self.split = cfg.image_size, cfg.channels, split
+    names = PHOTOS_TRAIN if split == "train" else PHOTOS_HELDOUT
+    if split not in ("train", "test"):
+      raise ValueError(f"Unknown split {split!r} for data.source=photos; use train or test.")
+    self.images = photos(names, cfg.channels)
+    if split == "train":
+      self.length = 1 << 20  # effectively endless: crops never repeat in a run
+    else:
+      p = self.size
+      self.grid = [(k, y, x) for k, im in enumerate(self.images)
+                   for y in range(0, im.shape[0] - p + 1, p)
+                   for x in range(0, im.shape[1] - p + 1, p)]
+      self.length = len(self.grid)
+    self.fields = {"image": fields_lib.image(cfg.image_size, cfg.channels)}
+    self.class_names = None
+
+  def __len__(self):
+    return self.length
+
+  def _patch(self, i):
+    p = self.size
+    if self.split == "test":
+      k, y, x = self.grid[i]
+      return self.images[k][y:y + p, x:x + p]
+    rng = np.random.default_rng([PATCH_SEED, i])
+    im = self.images[i % len(self.images)]
+    y, x = rng.integers(0, im.shape[0] - p + 1), rng.integers(0, im.shape[1] - p + 1)
+    patch = im[y:y + p, x:x + p]
+    return patch[:, ::-1] if rng.integers(2) else patch
+
+  def get(self, indices):
+    return {"image": np.stack([self._patch(int(i)) for i in np.asarray(indices)])}
+
+  def whole_images(self):
+    return list(self.images)
+
+
+SOURCES["photos"] = PhotoPatches
+
+
 class Subset:
   """The examples `indices` of a source (same fields and classes)."""
 
@@ -294,6 +374,8 @@ def build_source(cfg, split: str):
   source = SOURCES[cfg.source](cfg, split)
   if cfg.get("per_class") and split == cfg.split:
     source = first_per_class(source, cfg.per_class)
+  if cfg.get("task"):
+    source = PairedTask(source, cfg)
   if len(source) == 0:
     raise ValueError(f"Data source {cfg.source!r} split {split!r} is empty.")
   return source

@@ -3,6 +3,8 @@ the train loop (every `every` steps) and by genjax.evaluate:
 
 - heldout: the method's own held-out metrics (VAE ELBO/IWAE, accuracy).
 - quality: sample quality against the dataset, with memorisation check.
+- paired: whole held-out images through translate vs their originals, beside
+  training-free baselines (PSNR / SSIM / L1).
 - cas: classification accuracy score of labelled samples (genjax.evaluate --cas).
 
 An evaluator's `from_config(section, run, workdir, writer)` returns it, or None
@@ -10,12 +12,14 @@ when the run's method has nothing for it to measure; `__call__(state, step)`
 returns (and writes) its result.
 """
 from genjax.evaluators.heldout import HeldoutEvaluator
+from genjax.evaluators.paired import PairedEvaluator
 from genjax.evaluators.quality import QualityEvaluator
 from genjax.registry import Registry
 
 EVALUATORS = Registry("evaluator", "evals.<name>")
 EVALUATORS["heldout"] = HeldoutEvaluator
 EVALUATORS["quality"] = QualityEvaluator
+EVALUATORS["paired"] = PairedEvaluator
 
 
 def from_config(config, run, workdir, writer):

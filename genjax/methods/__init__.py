@@ -4,6 +4,7 @@ info) and provides init_state, a pure train_step, optional held-out metrics
 the image grid the train loop writes."""
 from genjax.methods.classifier import Classifier
 from genjax.methods.gan import GAN
+from genjax.methods.regression import Regression
 from genjax.methods.vae import VAE
 from genjax.registry import Registry
 
@@ -11,6 +12,7 @@ METHODS = Registry("method", "method")
 METHODS["gan"] = GAN
 METHODS["vae"] = VAE
 METHODS["classifier"] = Classifier
+METHODS["regression"] = Regression
 
 
 def build(config, info):

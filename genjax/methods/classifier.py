@@ -1,6 +1,5 @@
 """Supervised image classification (cross-entropy). Trained classifiers serve
 as in-domain feature extractors (`classifier:<workdir>`) and CAS judges."""
-import flax
 import jax
 import jax.numpy as jnp
 import optax
@@ -9,12 +8,7 @@ from genjax import models
 from genjax.methods import common
 
 
-@flax.struct.dataclass
-class ClassifierState:
-  step: jax.Array
-  rng: jax.Array
-  net: common.Net
-  ema_params: dict  # used for evaluation and feature extraction
+ClassifierState = common.NetState  # EMA params are used for evaluation and features
 
 
 class Classifier(common.Method):
@@ -28,11 +22,7 @@ class Classifier(common.Method):
     self.images_per_step = config.train.batch_size
 
   def init_state(self, rng, batch) -> ClassifierState:
-    rng, k_init = jax.random.split(rng)
-    x = jnp.zeros(batch["image"].shape, jnp.float32)
-    net = common.init_net(self.model, self.tx, k_init, x)
-    return ClassifierState(step=jnp.zeros((), jnp.int32), rng=rng, net=net,
-                           ema_params=net.params)
+    return common.init_net_state(self.model, self.tx, rng, batch["image"])
 
   def _loss(self, params, batch):
     logits, _ = self.model.apply({"params": params}, batch["image"])

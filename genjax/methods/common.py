@@ -1,7 +1,7 @@
 """Pieces every method shares: the interface, the per-network state,
 optimizers, EMA."""
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Tuple
 
 import flax
 import jax
@@ -20,6 +20,9 @@ class Method:
   eval_step(state, batch, rng) -> sums over batch["valid"] rows, and
     finalize_eval(sums, image_shape) -> metrics: held-out metrics, or None.
   generate(state, rng, n, labels=None) -> n images in [-1, 1], or None.
+  translate(state, inputs) -> images in [-1, 1] for normalised inputs (dict of
+    the needed fields other than the target `image`), or None; with `scale`
+    (output / input size) and `multiple` (input sides must divide by it).
   preview(state, batch, rng) -> (rows, cols, H, W, C) images in [-1, 1] for the
     loop's grids (batch: fixed training examples), or None.
   """
@@ -28,6 +31,7 @@ class Method:
   eval_step = None
   finalize_eval = None
   generate = None
+  translate = None
   preview = None
 
   def __init__(self, config, info):
@@ -82,6 +86,22 @@ def init_net(module, tx, rng, *args, **kwargs) -> Net:
   params = variables["params"]
   return Net(params=params, batch_stats=variables.get("batch_stats", {}),
              opt_state=tx.init(params))
+
+
+@flax.struct.dataclass
+class NetState:
+  """The state of a one-network method (VAE, classifier, regression)."""
+  step: jax.Array
+  rng: jax.Array
+  net: Net
+  ema_params: Any  # exponential moving average of net.params, used to evaluate and predict
+
+
+def init_net_state(module, tx, rng, *args, **kwargs) -> NetState:
+  """NetState with fresh parameters (module.init(k, *args)) and EMA = params."""
+  rng, k_init = jax.random.split(rng)
+  net = init_net(module, tx, k_init, *args, **kwargs)
+  return NetState(step=jnp.zeros((), jnp.int32), rng=rng, net=net, ema_params=net.params)
 
 
 def variables(params, batch_stats):

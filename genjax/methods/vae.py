@@ -9,7 +9,6 @@ Likelihood conventions (stated in every result):
 """
 import math
 
-import flax
 import jax
 import jax.numpy as jnp
 
@@ -19,12 +18,7 @@ from genjax.methods import common
 BIN_WIDTH = 2.0 / 255.0  # one uint8 step in [-1, 1] units
 
 
-@flax.struct.dataclass
-class VAEState:
-  step: jax.Array
-  rng: jax.Array
-  net: common.Net
-  ema_params: dict  # used for evaluation and sampling
+VAEState = common.NetState  # EMA params are used for evaluation and sampling
 
 
 def gaussian_kl(mean, logvar):

@@ -1,5 +1,5 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
-from genjax.models import classifier, dcgan, resnet, vae
+from genjax.models import classifier, dcgan, resnet, unet, vae
 from genjax.registry import Registry
 
 MODELS = Registry("model", "<model>.name")
@@ -9,6 +9,7 @@ MODELS["resnet_generator"] = resnet.Generator
 MODELS["resnet_discriminator"] = resnet.Discriminator
 MODELS["conv_vae"] = vae.ConvVAE
 MODELS["conv_classifier"] = classifier.ConvClassifier
+MODELS["unet"] = unet.UNet
 
 
 def build(cfg, **overrides):

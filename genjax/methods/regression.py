@@ -1,0 +1,121 @@
+"""Image-to-image regression y = f(x; theta): a CNN trained on patches (regions)
+of paired examples (`input` -> `image`, optional hole `mask`) and applied to
+whole images of any size (restoration: denoising, super-resolution, deblurring,
+colourisation, inpainting).
+
+The network predicts a residual on a base image: the input resized to the
+target's size (bicubic) and given the target's channels; for inpainting the
+known pixels are kept and only the hole is predicted.
+"""
+import jax
+import jax.numpy as jnp
+
+from genjax import models
+from genjax.methods import common
+
+LOSSES = ("l1", "l2")
+
+
+RegressionState = common.NetState  # EMA params are used for evaluation and translation
+
+
+def base_image(inputs, out_shape):
+  """The input at the target's spatial size and channel count, in [-1, 1]."""
+  x = inputs["input"]
+  n, h, w, c = out_shape
+  if x.shape[1:3] != (h, w):
+    x = jax.image.resize(x, (x.shape[0], h, w, x.shape[3]), "cubic")
+  if x.shape[-1] != c:
+    x = jnp.broadcast_to(x[..., :1], x.shape[:3] + (c,))
+  if "mask" in inputs:
+    x = x * (1.0 - inputs["mask"])  # pixels under the hole are ignored, whatever they hold
+  return x
+
+
+def psnr(a, b):
+  """PSNR per image for images in [-1, 1] (data range 2)."""
+  return 10.0 * jnp.log10(4.0 / jnp.mean(jnp.square(a - b), axis=(1, 2, 3)))
+
+
+class Regression(common.Method):
+  """L1 or L2 regression of `image` from `input` (config.regression.loss)."""
+  summary_keys = ("loss", "psnr")
+
+  def __init__(self, config, info):
+    super().__init__(config, info)
+    if "input" not in info.fields:
+      raise ValueError("Method 'regression' needs paired examples: set data.task (denoise, "
+                       "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
+    self.needs = ("input", "image") + (("mask",) if "mask" in info.fields else ())
+    self.out_shape = info.fields["image"].shape
+    self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
+    self.model = models.build(config.model, out_channels=self.out_shape[-1])
+    if config.regression.loss not in LOSSES:
+      raise ValueError(f"Unknown regression.loss {config.regression.loss!r}; use l1 or l2.")
+    self.tx = common.make_optimizer(config.optim)
+    self.images_per_step = config.train.batch_size
+
+  @property
+  def multiple(self) -> int:
+    """Network input sides must be multiples of this (translate pads to it)."""
+    return self.model.multiple
+
+  def init_state(self, rng, batch) -> RegressionState:
+    return common.init_net_state(self.model, self.tx, rng, self._net_input(batch))
+
+  def _net_input(self, inputs):
+    n, h, w, _ = inputs["input"].shape
+    base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]))
+    return jnp.concatenate([base, inputs["mask"]], -1) if "mask" in inputs else base
+
+  def _predict(self, params, inputs):
+    """The output image (scale x the input's size) for normalised inputs."""
+    x = self._net_input(inputs)
+    base = x[..., :self.out_shape[-1]]
+    out = base + self.model.apply({"params": params}, x)
+    if "mask" in inputs:  # keep the known pixels
+      out = base + inputs["mask"] * (out - base)
+    return out
+
+  def _loss(self, out, target):
+    err = out - target
+    per = jnp.abs(err) if self.config.regression.loss == "l1" else jnp.square(err)
+    return jnp.mean(per, axis=(1, 2, 3))
+
+  def train_step(self, state: RegressionState, batch):
+    def loss_fn(params):
+      out = self._predict(params, batch)
+      return jnp.mean(self._loss(out, batch["image"])), out
+
+    (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
+    net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
+    ema = common.ema_update(state.ema_params, net.params, self.config.regression.ema_decay,
+                            state.step)
+    metrics = {"loss": loss, "psnr": jnp.mean(psnr(jnp.clip(out, -1, 1), batch["image"])),
+               "grad_norm": common.global_norm(grads)}
+    return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics
+
+  def translate(self, state: RegressionState, inputs):
+    """Outputs in [-1, 1], `scale` x the size of the normalised `inputs` (input,
+    and mask if any) of any size whose sides are multiples of `multiple`."""
+    return jnp.clip(self._predict(state.ema_params, inputs), -1.0, 1.0)
+
+  def eval_step(self, state: RegressionState, batch, rng):
+    del rng
+    out = self.translate(state, batch)
+    m = batch["valid"]
+    return {"psnr_sum": jnp.sum(m * psnr(out, batch["image"])),
+            "l1_sum": jnp.sum(m * jnp.mean(jnp.abs(out - batch["image"]), axis=(1, 2, 3))),
+            "count": jnp.sum(m)}
+
+  def finalize_eval(self, sums, image_shape):
+    del image_shape
+    n = sums["count"]
+    return {"psnr": sums["psnr_sum"] / n, "l1": sums["l1_sum"] / n, "count": int(n)}
+
+  def preview(self, state: RegressionState, batch, rng):
+    """Rows: input (at the output's size), output, target; up to 8 examples."""
+    del rng
+    b = {k: v[:8] for k, v in batch.items() if k in self.needs}
+    base = base_image(b, b["image"].shape)
+    return jnp.stack([base, self.translate(state, b), b["image"]])

@@ -1,0 +1,167 @@
+"""Image-to-image regression: degradations, tiling, and configs/restore.py end
+to end (train, resume, translate folders of any size and mode, evaluate)."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genjax import config_lib, data, images, run, workdir
+from genjax.data import tasks
+from tests.conftest import load_config, run_module
+from tests.test_train import assert_trees_close
+
+
+def task_config(task, **extra):
+  cfg = config_lib.data_config("photos")
+  cfg.update(task=task, **extra)
+  return cfg
+
+
+def test_noise_has_the_configured_level_and_is_seeded_by_index():
+  cfg = task_config("denoise")
+  x = np.full((64, 64, 3), 128, np.uint8)
+  a = tasks.degrade("denoise", x, np.random.default_rng([tasks.TASK_SEED, 5]), cfg)["input"]
+  assert abs(float(np.std(a.astype(float) - 128)) - 25.0) < 1.0
+  src = data.build_source(cfg, "train")
+  np.testing.assert_array_equal(src.get([5, 9])["input"], src.get([5, 9])["input"])
+  assert not np.array_equal(src.get([5])["input"], src.get([6])["input"])
+
+
+@pytest.mark.parametrize("task,factor", [("sr2", 2), ("sr4", 4)])
+def test_super_resolution_input_is_the_bicubic_downsample(task, factor):
+  src = data.build_source(task_config(task), "train")
+  b = src.get([0, 1])
+  assert b["input"].shape == (2, 64 // factor, 64 // factor, 3)
+  expected = Image.fromarray(b["image"][0]).resize((64 // factor,) * 2, Image.BICUBIC)
+  np.testing.assert_array_equal(b["input"][0], np.asarray(expected))
+
+
+def test_blur_grey_and_hole_degradations():
+  rng = np.random.default_rng(0)
+  x = rng.integers(0, 256, (32, 32, 3), np.uint8)
+  cfg = task_config("deblur")
+  blurred = tasks.degrade("deblur", x, rng, cfg)["input"]
+  high = lambda im: np.abs(np.diff(im.astype(float), axis=0)).mean()
+  assert high(blurred) < 0.3 * high(x)
+  grey = tasks.degrade("colorize", x, rng, cfg)["input"]
+  assert grey.shape == (32, 32, 1)
+  for kind in ("boxes", "strokes"):
+    out = tasks.degrade("inpaint", x, np.random.default_rng(3), task_config("inpaint", mask=kind))
+    m = out["mask"][..., 0]
+    assert set(np.unique(m)) == {0, 1} and 0.005 < m.mean() < 0.6
+    assert (out["input"][m == 1] == 128).all() and (out["input"][m == 0] == x[m == 0]).all()
+  with pytest.raises(ValueError, match="data.mask"):
+    tasks.degrade("inpaint", x, rng, task_config("inpaint", mask="blobs"))
+
+
+def test_photo_patches_hold_out_whole_photos():
+  cfg = config_lib.data_config("photos")
+  train, test = data.build_source(cfg, "train"), data.build_source(cfg, "test")
+  assert train.get([3])["image"].shape == (1, 64, 64, 3)
+  held = test.whole_images()
+  assert len(held) == 2 and held[0].shape == (300, 451, 3)  # chelsea, at full size
+  train_photos = {p.tobytes()[:4096] for p in train.images}
+  assert not any(p.tobytes()[:4096] in train_photos for p in held)
+
+
+def _toy_fn(scale):
+  """A translation-equivariant stand-in for a network: a 3x3 box filter then
+  nearest upsampling by `scale`."""
+  def fn(b):
+    x = b["input"].astype(np.float32)
+    p = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    y = sum(p[:, i:i + x.shape[1], j:j + x.shape[2]] for i in range(3) for j in range(3)) / 9
+    return np.repeat(np.repeat(y, scale, 1), scale, 2)
+  return fn
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_tiled_equals_untiled_when_one_tile_fits_and_seams_stay_small(scale):
+  rng = np.random.default_rng(0)
+  small = {"input": rng.uniform(size=(30, 45, 3)).astype(np.float32)}  # not multiples of 4
+  whole = images.tiled(_toy_fn(scale), small, tile=64, multiple=4, scale=scale)
+  padded = np.pad(small["input"], ((0, 2), (0, 3), (0, 0)), mode="reflect")
+  np.testing.assert_array_equal(whole, _toy_fn(scale)({"input": padded[None]})[0][
+      :30 * scale, :45 * scale])
+  big = {"input": rng.uniform(size=(150, 97, 3)).astype(np.float32)}
+  untiled = _toy_fn(scale)({"input": big["input"][None]})[0]
+  tiled = images.tiled(_toy_fn(scale), big, tile=48, overlap=8, multiple=4, scale=scale)
+  assert tiled.shape == (150 * scale, 97 * scale, 3)
+  # The stand-in sees 1 pixel of context: with 8 pixels of overlap the blend
+  # differs from the whole-image result only where a tile edge is within reach.
+  assert np.abs(tiled - untiled).max() < 0.05
+
+
+def smoke(task="denoise", **train):
+  cfg = load_config("restore", "smoke")
+  cfg.data.task = task
+  cfg.train.update(train)
+  return cfg
+
+
+def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
+  straight = run.train_and_evaluate(smoke(num_steps=4), str(tmp_path / "a"))
+  wd = str(tmp_path / "b")
+  run.train_and_evaluate(smoke(num_steps=2), wd)
+  resumed = run.train_and_evaluate(smoke(num_steps=4), wd)
+  assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
+  result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
+  assert result["num_images"] == 2 and set(result["baselines"]) == {"input", "nl_means"}
+  # non-local means removes most of sigma-25 noise: well above the noisy input
+  assert result["baselines"]["nl_means"]["psnr"] > result["baselines"]["input"]["psnr"] + 5
+  rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
+  assert any("paired/psnr" in r and "paired/nl_means_psnr" in r for r in rows)
+  assert any("eval/psnr" in r for r in rows)
+
+
+@pytest.mark.parametrize("task", ["sr2", "inpaint"])
+def test_translate_cli_handles_any_size_and_mode(task, tmp_path):
+  wd = str(tmp_path / task)
+  run.train_and_evaluate(smoke(task), wd)
+  src, dst, masks = tmp_path / "in", tmp_path / "out", tmp_path / "masks"
+  for d in (src, dst, masks):
+    d.mkdir()
+  rng = np.random.default_rng(0)
+  Image.fromarray(rng.integers(0, 255, (37, 50), np.uint8), "L").save(src / "grey.png")
+  Image.fromarray(rng.integers(0, 255, (21, 18, 4), np.uint8), "RGBA").save(src / "alpha.png")
+  Image.fromarray(rng.integers(0, 255, (300, 90, 3), np.uint8)).save(src / "tall.jpg")
+  for name, (w, h) in (("grey.png", (50, 37)), ("alpha.png", (18, 21)), ("tall.jpg", (90, 300))):
+    m = np.zeros((h, w), np.uint8)
+    m[h // 4:h // 2, w // 4:w // 2] = 255
+    Image.fromarray(m).save(masks / name)
+  args = ["genjax.translate", "--workdir", wd, "--input", str(src), "--output", str(dst),
+          "--tile", "64", "--overlap", "8"]
+  proc = run_module(args + (["--mask", str(masks)] if task == "inpaint" else []))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  factor = 2 if task == "sr2" else 1
+  for name, (w, h) in (("grey.png", (50, 37)), ("alpha.png", (18, 21)), ("tall.jpg", (90, 300))):
+    with Image.open(dst / name) as out:
+      assert out.size == (w * factor, h * factor) and out.mode == "RGB"
+  if task == "inpaint":
+    missing = run_module(args)
+    assert missing.returncode != 0 and "--mask" in missing.stderr
+
+
+def test_pixels_under_the_hole_are_ignored(tmp_path):
+  wd = str(tmp_path / "inpaint")
+  run.train_and_evaluate(smoke("inpaint"), wd)
+  r, state, _ = workdir.restore_workdir(wd)
+  rng = np.random.default_rng(0)
+  x = rng.integers(0, 255, (40, 40, 3), np.uint8)
+  mask = np.zeros((40, 40, 1), np.uint8)
+  mask[10:25, 5:30] = 1
+  other = np.where(mask == 1, rng.integers(0, 255, x.shape, np.uint8), x)
+  a = r.translate(state, {"input": x, "mask": mask})
+  b = r.translate(state, {"input": other, "mask": mask})
+  np.testing.assert_allclose(a, b, atol=1e-6)
+  # known pixels are kept as given
+  np.testing.assert_allclose(images.to_uint8(a)[mask[..., 0] == 0], x[mask[..., 0] == 0], atol=1)
+
+
+def test_regression_without_a_paired_task_is_a_clear_error(tmp_path):
+  cfg = smoke()
+  cfg.data.task = ""
+  with pytest.raises(ValueError, match="data.task"):
+    run.train_and_evaluate(cfg, str(tmp_path))
