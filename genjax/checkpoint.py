@@ -8,7 +8,25 @@ import os
 import signal
 
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
+
+
+@jax.jit
+def _finite_leaves(state):
+  return [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(state)
+          if jnp.issubdtype(x.dtype, jnp.inexact)]
+
+
+def first_nonfinite_leaf(state):
+  """The path of the first floating-point leaf of `state` holding a NaN or
+  Inf (params, optimizer state, EMA, batch statistics), or None."""
+  paths = [jax.tree_util.keystr(p) for p, x in jax.tree_util.tree_leaves_with_path(state)
+           if jnp.issubdtype(x.dtype, jnp.inexact)]
+  for path, ok in zip(paths, jax.device_get(_finite_leaves(state))):
+    if not ok:
+      return path
+  return None
 
 
 class Checkpointer:
@@ -29,6 +47,15 @@ class Checkpointer:
     return list(self.manager.all_steps())
 
   def save(self, step: int, state, meta: dict):
+    """Saves a finite state; a state with a NaN or Inf anywhere is never
+    written (FloatingPointError naming the leaf and the latest good step)."""
+    bad = first_nonfinite_leaf(state)
+    if bad is not None:
+      raise FloatingPointError(
+          f"The train state at step {step} is not finite (first bad leaf: state{bad}); it "
+          f"was not saved. The latest good checkpoint (step {self.latest_step() or 0}) "
+          "is untouched; lower the learning rate (config optim*.lr) or check the data, "
+          "then train again from it in a new --workdir or after fixing the cause.")
     self.manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
 

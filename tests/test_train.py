@@ -203,3 +203,20 @@ def test_workdir_from_an_earlier_layout_samples_and_resumes(tmp_path):
   assert imgs.shape == (3, 28, 28, 1) and prov["step"] == 2
   resumed = run.train_and_evaluate(smoke("vae", num_steps=4), wd)
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
+
+
+def test_a_diverged_state_is_never_saved_even_between_log_steps(tmp_path):
+  """checkpoint_every < log_every: the state itself is checked before saving,
+  not only the logged metrics."""
+  wd = str(tmp_path / "div")
+  run.train_and_evaluate(smoke("vae", num_steps=2, log_every=6, checkpoint_every=1), wd)
+  cfg = smoke("vae", num_steps=6, log_every=6, checkpoint_every=1)
+  cfg.optim.lr = 1e39
+  with open(os.path.join(wd, workdir.CONFIG_FILE), "w") as f:
+    f.write(cfg.to_json())
+  with pytest.raises(FloatingPointError, match=r"step 3 is not finite \(first bad leaf: "
+                     r"state\.net.*latest good checkpoint \(step 2\)"):
+    run.train_and_evaluate(cfg, wd)
+  assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [1, 2]
+  _, state, meta = workdir.restore_workdir(wd)
+  assert meta["step"] == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
