@@ -10,15 +10,24 @@ import numpy as np
 
 class MetricWriter:
   """Appends one JSON object per call to workdir/metrics.jsonl and mirrors
-  scalars to TensorBoard. Only process 0 writes."""
+  scalars to TensorBoard. Only process 0 writes. A run resumed from step
+  `resume_step` first drops the rows written after it (by the interrupted
+  run, which will write them again), in both, so each step appears once."""
 
-  def __init__(self, workdir: str, tensorboard: bool = True):
+  def __init__(self, workdir: str, tensorboard: bool = True, resume_step=None):
     self.active = jax.process_index() == 0
     self.path = os.path.join(workdir, "metrics.jsonl")
     self.tb = None
+    if self.active and resume_step is not None and os.path.exists(self.path):
+      with open(self.path) as f:
+        kept = [l for l in f if l.strip() and json.loads(l)["step"] <= resume_step]
+      with open(self.path + ".tmp", "w") as f:
+        f.writelines(kept)
+      os.replace(self.path + ".tmp", self.path)
     if self.active and tensorboard:
       from tensorboardX import SummaryWriter
-      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+      purge = None if resume_step is None else resume_step + 1
+      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=purge)
 
   def write(self, step: int, metrics: dict, prefix: str = ""):
     if not self.active:

@@ -77,7 +77,8 @@ def train_and_evaluate(config, workdir: str, mesh=None):
     state = run.restore(ckpt)[0] if start else run.init_state()
     if start:
       print(f"Resumed {workdir} from step {start}.")
-    writer = stack.enter_context(contextlib.closing(MetricWriter(workdir, t.tensorboard)))
+    writer = stack.enter_context(contextlib.closing(
+        MetricWriter(workdir, t.tensorboard, resume_step=start)))
     progress = stack.enter_context(contextlib.closing(
         Progress(start, t.num_steps, run.method.images_per_step, t.progress)))
     log = TrainMetrics(run, writer, progress, ckpt, start)

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 
 import jax
 import numpy as np
@@ -220,3 +221,14 @@ def test_a_diverged_state_is_never_saved_even_between_log_steps(tmp_path):
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [1, 2]
   _, state, meta = workdir.restore_workdir(wd)
   assert meta["step"] == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
+
+
+def test_metrics_keep_one_row_per_step_across_resumes(tmp_path):
+  """Rows logged after the checkpoint a run resumes from are written again by
+  the resumed run: the stale ones are dropped first."""
+  wd = str(tmp_path / "m")
+  run.train_and_evaluate(smoke("vae", num_steps=4, log_every=1, checkpoint_every=2), wd)
+  shutil.rmtree(os.path.join(wd, "checkpoints", "4"))  # as if killed before saving step 4
+  run.train_and_evaluate(smoke("vae", num_steps=4, log_every=1, checkpoint_every=2), wd)
+  rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
+  assert [r["step"] for r in rows if "train/loss" in r] == [1, 2, 3, 4]
