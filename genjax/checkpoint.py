@@ -84,20 +84,42 @@ class Checkpointer:
     self.close()
 
 
+# Exit status of a run stopped by SIGTERM or SIGINT after saving (EX_TEMPFAIL:
+# "try again"), so a scheduler can tell it from a finished run (0) and requeue it.
+PREEMPTED_EXIT_CODE = 75
+
+
+class Preempted(Exception):
+  """Raised by the loop once a preempted run has saved its checkpoint."""
+
+  def __init__(self, step: int, signal_name: str, directory: str):
+    super().__init__(f"Preempted by {signal_name}: saved step {step} to {directory}; "
+                     "rerun the same command to resume.")
+    self.step = step
+
+
 class Preemption:
-  """Turns SIGTERM into a flag (`requested`) the loop checks after each step,
-  so the step finishes and a checkpoint is saved before the process ends."""
+  """Turns SIGTERM and SIGINT (Ctrl-C) into a flag (`requested`) the loop
+  checks after each step, so the step finishes and a checkpoint is saved
+  before the process ends. A second Ctrl-C stops at once (KeyboardInterrupt);
+  checkpoints are written to a temporary folder and renamed when complete, so
+  the latest good one survives."""
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
   def __init__(self):
-    self.requested = False
-    self._old = None
+    self.requested = None  # the signal's name once one arrived
+    self._old = {}
 
   def __enter__(self):
-    self._old = signal.signal(signal.SIGTERM, self._handle)
+    self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
     return self
 
-  def _handle(self, *_):
-    self.requested = True
+  def _handle(self, signum, frame):
+    if self.requested and signum == signal.SIGINT:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
+      raise KeyboardInterrupt
+    self.requested = signal.Signals(signum).name
 
   def __exit__(self, *exc):
-    signal.signal(signal.SIGTERM, self._old)
+    for s, old in self._old.items():
+      signal.signal(s, old)

@@ -103,8 +103,10 @@ def train_and_evaluate(config, workdir: str, mesh=None):
       for evaluate in evals:
         if itstime(step, evaluate.every, t.num_steps):
           evaluate(state, step)
-    if preempt.requested and ckpt.latest_step() != step:
-      log.flush(step)
-      save_checkpoint(ckpt, run, state, step)
-      print(f"Preempted: saved step {step} to {ckpt.directory}; rerun to resume.")
+    if preempt.requested:
+      if ckpt.latest_step() != step:
+        log.flush(step)
+        save_checkpoint(ckpt, run, state, step)
+      ckpt.wait()
+      raise checkpoint.Preempted(step, preempt.requested, ckpt.directory)
   return state

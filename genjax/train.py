@@ -3,12 +3,18 @@
   python -m genjax.train --config configs/dcgan.py:mnist --workdir runs/dcgan
   python -m genjax.train --config configs/vae.py:mnist --workdir runs/vae \
       --config.train.num_steps=5000 --cpu_devices=2
+
+SIGTERM or Ctrl-C finishes the step, saves a checkpoint and exits with status 75
+(checkpoint.PREEMPTED_EXIT_CODE) so a scheduler can requeue the job; a second
+Ctrl-C stops at once.
 """
+import sys
+
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from genjax import parallel, run
+from genjax import checkpoint, parallel, run
 
 FLAGS = flags.FLAGS
 
@@ -36,7 +42,11 @@ def main(argv):
   if FLAGS.multihost:
     parallel.initialize_multihost()
   print(f"{jax.device_count()} {jax.default_backend()} device(s)", flush=True)
-  run.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  try:
+    run.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except checkpoint.Preempted as e:
+    print(e, flush=True)
+    sys.exit(checkpoint.PREEMPTED_EXIT_CODE)
   print(f"Done. Samples: {FLAGS.workdir}/samples/  metrics: {FLAGS.workdir}/metrics.jsonl")
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from genjax import checkpoint
 from tests.conftest import ROOT, run_module
@@ -46,7 +47,8 @@ def test_config_typo_fails_before_training(tmp_path):
   assert not os.path.exists(tmp_path / "config.json")
 
 
-def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_save_a_checkpoint_and_the_rerun_finishes(sig, tmp_path):
   wd = str(tmp_path / "pre")
   args = [sys.executable, "-m", "genjax.train", "--config", "configs/vae.py:smoke",
           "--workdir", wd, "--config.train.num_steps=100000",
@@ -58,10 +60,10 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
   deadline = time.time() + 300
   while not os.path.exists(metrics) and time.time() < deadline:
     time.sleep(0.5)
-  proc.send_signal(signal.SIGTERM)
+  proc.send_signal(sig)
   out, err = proc.communicate(timeout=300)
-  assert proc.returncode == 0, err[-3000:]
-  assert "Preempted" in out
+  assert proc.returncode == checkpoint.PREEMPTED_EXIT_CODE, err[-3000:]
+  assert f"Preempted by {sig.name}: saved step" in out and "Traceback" not in err
   steps = checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps()
   assert len(steps) == 1 and steps[0] >= 5
   proc = run_module(["genjax.train", "--config", "configs/vae.py:smoke", "--workdir", wd,
