@@ -66,11 +66,12 @@ def train_and_evaluate(config, workdir: str, mesh=None):
   source = data.build_source(config.data, config.data.split)
   run = workdir_lib.Run(config, data.describe(source), mesh)
   parallel.check_batch(run.method.images_per_step, run.mesh)
-  workdir_lib.save(config, run.info, workdir)
   pipeline = data.Pipeline(source, run.method.images_per_step, config.seed,
                            jax.process_index(), jax.process_count())
   preview_batch = source.get(np.arange(min(t.num_grid_samples, len(source))))
   with contextlib.ExitStack() as stack:
+    stack.enter_context(workdir_lib.lock(workdir))
+    workdir_lib.save(config, run.info, workdir)
     ckpt = stack.enter_context(checkpoint.Checkpointer(
         os.path.join(workdir, "checkpoints"), t.keep_checkpoints, t.async_checkpoints))
     start = ckpt.latest_step() or 0

@@ -1,9 +1,11 @@
 """A run directory: its config.json and data.json, and `Run`, the method of a
 config on a mesh, which restores the directory's checkpoints and compiles its
 train step and predict functions. Everything that reads a workdir starts here."""
+import contextlib
 import hashlib
 import json
 import os
+import socket
 
 import jax
 import ml_collections
@@ -58,6 +60,57 @@ def save(config, info: data.DataInfo, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   _write(path, config.to_json(indent=2, sort_keys=True))
   _write(os.path.join(workdir, DATA_FILE), info.to_json())
+
+
+LOCK_FILE = ".lock"
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+@contextlib.contextmanager
+def lock(workdir: str):
+  """One training run per workdir: workdir/.lock holds the owner's pid and
+  host. A second run fails at once naming them; a lock whose process is gone
+  (same host) is stale and taken over with a note. Only process 0 locks."""
+  if jax.process_index() != 0:
+    yield
+    return
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, LOCK_FILE)
+  me = {"pid": os.getpid(), "host": socket.gethostname()}
+  for _ in range(2):
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+      try:
+        with open(path) as f:
+          owner = json.load(f)
+      except (OSError, ValueError):
+        owner = {"pid": -1, "host": me["host"]}  # unreadable: a crash mid-write
+      if owner.get("host") != me["host"] or _alive(int(owner.get("pid", -1))):
+        raise RuntimeError(
+            f"{workdir!r} is in use by another genjax run (pid {owner.get('pid')} on "
+            f"{owner.get('host')}; lock file {path}). Wait for it, stop it, or use another "
+            "--workdir; delete the lock file only if that process is gone.") from None
+      print(f"Removing a stale lock of pid {owner.get('pid')} (no longer running): {path}")
+      os.remove(path)
+      continue
+    with os.fdopen(fd, "w") as f:
+      json.dump(me, f)
+    break
+  try:
+    yield
+  finally:
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(path)
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:

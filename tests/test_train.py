@@ -3,6 +3,9 @@ import json
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -232,3 +235,19 @@ def test_metrics_keep_one_row_per_step_across_resumes(tmp_path):
   run.train_and_evaluate(smoke("vae", num_steps=4, log_every=1, checkpoint_every=2), wd)
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
   assert [r["step"] for r in rows if "train/loss" in r] == [1, 2, 3, 4]
+
+
+def test_a_second_run_on_a_workdir_in_use_fails_at_once_and_a_stale_lock_is_taken_over(tmp_path):
+  wd = tmp_path / "busy"
+  wd.mkdir()
+  lock = wd / workdir.LOCK_FILE
+  lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+  with pytest.raises(RuntimeError, match=f"in use by another genjax run \\(pid {os.getpid()}"):
+    run.train_and_evaluate(smoke("vae", num_steps=2), str(wd))
+  assert not (wd / workdir.CONFIG_FILE).exists() and lock.exists()  # nothing touched
+  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                        capture_output=True, text=True).stdout.strip()
+  lock.write_text(json.dumps({"pid": int(dead), "host": socket.gethostname()}))
+  run.train_and_evaluate(smoke("vae", num_steps=2), str(wd))
+  assert not lock.exists()  # released at the end
+  assert checkpoint.Checkpointer(str(wd / "checkpoints")).latest_step() == 2
