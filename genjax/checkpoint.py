@@ -5,6 +5,7 @@ Orbax writes each step to a temporary directory and renames it when complete,
 so a crash mid-save never touches the latest good checkpoint.
 """
 import os
+import shutil
 import signal
 
 import jax
@@ -61,14 +62,40 @@ class Checkpointer:
 
   def restore(self, abstract_state, step=None):
     """Restores into the structure/shardings of `abstract_state` (e.g. from
-    jax.eval_shape plus shardings). Returns (state, meta)."""
-    step = self.latest_step() if step is None else step
-    if step is None:
+    jax.eval_shape plus shardings). Returns (state, meta). Without `step`, the
+    latest checkpoint that loads: one that fails is reported in one line and
+    moved aside to <directory>_corrupt/ (not deleted), and the one before is
+    tried."""
+    steps = sorted(self.all_steps(), reverse=True)
+    if not steps:
       raise FileNotFoundError(f"No checkpoint in {self.directory}.")
+    if step is not None and step not in steps:
+      raise FileNotFoundError(f"No checkpoint of step {step} in {self.directory}; it has "
+                              f"steps {', '.join(map(str, sorted(steps)))}.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-    out = self.manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-    return out.state, dict(out.meta)
+    for s in ([step] if step is not None else steps):
+      try:
+        out = self.manager.restore(s, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+        return out.state, dict(out.meta)
+      except Exception as e:  # orbax / tensorstore raise many types for a damaged file
+        reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        if step is not None:
+          raise ValueError(f"Checkpoint {s} in {self.directory} cannot be read ({reason}).") from None
+        aside = self._move_aside(s)
+        print(f"Checkpoint {s} cannot be read ({reason}); moved it to {aside} and falling "
+              "back to the one before.", flush=True)
+    raise FileNotFoundError(f"No readable checkpoint in {self.directory} (damaged ones were "
+                            f"moved to {self.directory}_corrupt/).")
+
+  def _move_aside(self, step: int) -> str:
+    dest = os.path.join(self.directory + "_corrupt", str(step))
+    if os.path.exists(dest):
+      dest += f".{len(os.listdir(os.path.dirname(dest)))}"
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.move(os.path.join(self.directory, str(step)), dest)
+    self.manager.reload()
+    return dest
 
   def wait(self):
     self.manager.wait_until_finished()

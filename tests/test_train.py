@@ -251,3 +251,21 @@ def test_a_second_run_on_a_workdir_in_use_fails_at_once_and_a_stale_lock_is_take
   run.train_and_evaluate(smoke("vae", num_steps=2), str(wd))
   assert not lock.exists()  # released at the end
   assert checkpoint.Checkpointer(str(wd / "checkpoints")).latest_step() == 2
+
+
+def test_a_damaged_latest_checkpoint_is_moved_aside_and_the_one_before_used(tmp_path, capsys):
+  wd = str(tmp_path / "c")
+  straight = run.train_and_evaluate(smoke("vae", num_steps=4), str(tmp_path / "a"))
+  run.train_and_evaluate(smoke("vae", num_steps=4), wd)
+  files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(wd, "checkpoints", "4"))
+           for f in fs]
+  biggest = max(files, key=os.path.getsize)
+  with open(biggest, "r+b") as f:
+    f.truncate(os.path.getsize(biggest) // 2)
+  _, _, meta = workdir.restore_workdir(wd)
+  assert meta["step"] == 2
+  out = capsys.readouterr().out
+  assert "Checkpoint 4 cannot be read" in out and len(out.strip().splitlines()) == 1
+  assert os.path.isdir(os.path.join(wd, "checkpoints_corrupt", "4"))  # kept, not deleted
+  resumed = run.train_and_evaluate(smoke("vae", num_steps=4), wd)  # redoes steps 3-4
+  assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
