@@ -35,7 +35,8 @@ def load(spec: str) -> ml_collections.ConfigDict:
 def data_config(dataset: str) -> ml_collections.ConfigDict:
   if dataset not in DATASETS:
     raise ValueError(f"Unknown dataset variant {dataset!r}; choose one of "
-                     f"{', '.join(DATASETS)}.")
+                     f"{', '.join(DATASETS)}, or one of the config's own variants "
+                     "(smoke, demo, ...: its docstring lists them).")
   cfg = _data_defaults()
   cfg.update(DATASETS[dataset])
   return cfg

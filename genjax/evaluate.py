@@ -26,7 +26,7 @@ import json
 
 from absl import app, flags, logging
 
-from genjax import config_lib, run, workdir as workdir_lib
+from genjax import cli, config_lib, run, workdir as workdir_lib
 from genjax.evaluators import cas, heldout, paired, quality
 from genjax.logging import MetricWriter
 
@@ -141,4 +141,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

@@ -17,7 +17,7 @@ import os
 import numpy as np
 from absl import app, flags, logging
 
-from genjax import images, workdir as workdir_lib
+from genjax import cli, images, workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 
@@ -103,4 +103,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

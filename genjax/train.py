@@ -14,7 +14,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from genjax import checkpoint, parallel, run
+from genjax import checkpoint, cli, parallel, run
 
 FLAGS = flags.FLAGS
 
@@ -52,4 +52,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

@@ -16,7 +16,7 @@ import numpy as np
 from absl import app, flags, logging
 from PIL import Image
 
-from genjax import images, workdir as workdir_lib
+from genjax import cli, images, workdir as workdir_lib
 from genjax.data import sources
 
 FLAGS = flags.FLAGS
@@ -87,4 +87,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

@@ -14,7 +14,7 @@ LAYERS = [  # top to bottom; a module may import only from layers below its own
     {"workdir"},
     {"methods"},
     {"models", "data"},
-    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "__init__"},
+    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "cli", "__init__"},
 ]
 PACKAGE = os.path.join(ROOT, "genjax")
 

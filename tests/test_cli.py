@@ -44,7 +44,20 @@ def test_config_typo_fails_before_training(tmp_path):
   proc = run_module(["genjax.train", "--config", "configs/vae.py:smoke",
                      "--workdir", str(tmp_path), "--config.train.nmu_steps=3"])
   assert proc.returncode != 0 and "nmu_steps" in proc.stderr
+  assert 'Did you mean "num_steps"' in proc.stderr and "Traceback" not in proc.stderr
   assert not os.path.exists(tmp_path / "config.json")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["genjax.train", "--config", "configs/nope.py:smoke"], "configs/nope.py"),
+    (["genjax.train", "--config", "configs/vae.py:bogus"], "variant 'bogus'"),
+    (["genjax.sample", "--out", "x.npz"], "No config.json in workdir"),
+    (["genjax.translate", "--input", "in", "--output", "out"], "No config.json in workdir"),
+])
+def test_expected_errors_are_one_clear_message_without_traceback(args, message, tmp_path):
+  proc = run_module(args + ["--workdir", str(tmp_path / "none")])
+  assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
