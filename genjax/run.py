@@ -64,6 +64,9 @@ def train_and_evaluate(config, workdir: str, mesh=None):
   the final state."""
   t = config.train
   source = data.build_source(config.data, config.data.split)
+  if hasattr(source, "counts") and source.class_names:  # image folders: what was found
+    print("Images per class: " + ", ".join(
+        f"{n} {c}" for n, c in zip(source.class_names, source.counts)), flush=True)
   run = workdir_lib.Run(config, data.describe(source), mesh)
   parallel.check_batch(run.method.images_per_step, run.mesh)
   pipeline = data.Pipeline(source, run.method.images_per_step, config.seed,

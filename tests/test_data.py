@@ -1,4 +1,6 @@
 """Sources, image preparation and the deterministic pipeline."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -213,3 +215,52 @@ def test_dummy_batch_and_data_info_round_trip():
   b = data.dummy_batch(info.fields, 3)
   assert b["image"].shape == (3, 8, 8, 3) and b["image"].dtype == np.uint8
   assert b["label"].shape == (3,) and b["label"].dtype == np.int32
+
+
+def test_folder_policy_top_level_hidden_links_and_nesting(tmp_path, image_folder):
+  """Top-level images are a class beside the sub-folders; hidden folders are
+  skipped; links are followed only inside the root; nested folders belong to
+  their top-level class."""
+  rng = np.random.default_rng(1)
+  save = lambda p: Image.fromarray(rng.integers(0, 255, (9, 9, 3), np.uint8)).save(p)
+  for i in range(3):
+    save(image_folder / f"top{i}.png")
+  (image_folder / ".ipynb_checkpoints").mkdir()
+  save(image_folder / ".ipynb_checkpoints" / "x.png")
+  (image_folder / "monet" / "sketches").mkdir()
+  save(image_folder / "monet" / "sketches" / "s.png")
+  outside = tmp_path.parent / f"{tmp_path.name}_outside"
+  outside.mkdir()
+  save(outside / "o.png")
+  os.symlink(outside, image_folder / "linked_out")
+  os.symlink(image_folder / "vangogh", image_folder / "linked_in")
+  names, files = sources.list_images(str(image_folder))
+  assert names == ["linked_in", "monet", "vangogh", os.path.basename(image_folder)]
+  counts = np.bincount([l for _, l in files]).tolist()
+  assert counts == [7, 8, 7, 3]  # monet gains its nested sketch
+  assert not any(".ipynb" in p or "_outside" in p for p, _ in files)
+
+
+def test_folder_decodes_16_bit_cmyk_and_exif_rotated_images(tmp_path):
+  (tmp_path / "a").mkdir()
+  grey16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+  Image.fromarray(grey16).save(tmp_path / "a" / "deep.png")
+  with Image.open(tmp_path / "a" / "deep.png") as im:
+    assert im.mode.startswith("I")  # a 16-bit PNG
+  Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "a" / "cmyk.jpg")
+  tall = np.zeros((8, 4, 3), np.uint8)
+  tall[:4] = 255  # white top half
+  img = Image.fromarray(tall)
+  exif = img.getexif()
+  exif[0x0112] = 3  # rotated 180 degrees: displayed with the white half at the bottom
+  img.save(tmp_path / "a" / "rotated.jpg", exif=exif, quality=100)
+  src = data.build_source(folder_config(tmp_path, 8, 3), "all")
+  by_name = {os.path.basename(p): i for i, (p, _) in enumerate(src.files)}
+  deep = src.get([by_name["deep.png"]])["image"][0, ..., 0].astype(float)
+  np.testing.assert_allclose(deep, np.round(grey16.astype(float) * 255 / 65535), atol=1)
+  red = src.get([by_name["cmyk.jpg"]])["image"][0]
+  assert red[..., 0].mean() > 200 and red[..., 1:].mean() < 60
+  cfg = folder_config(tmp_path, 8, 1)
+  cfg.crop = "resize"
+  rot = data.build_source(cfg, "all").get([by_name["rotated.jpg"]])["image"][0, ..., 0]
+  assert rot[:3].mean() < 60 and rot[5:].mean() > 200

@@ -10,7 +10,7 @@ import os
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from genjax.data import fields as fields_lib
 from genjax.data.tasks import PairedTask
@@ -222,30 +222,74 @@ class TFDSSource:
 SOURCES["tfds"] = TFDSSource
 
 
-class FolderSource:
-  """Images under `path`; each sub-folder is a class (or style), sorted by name.
+def _inside(path: str, root: str) -> bool:
+  real, base = os.path.realpath(path), os.path.realpath(root)
+  return real == base or real.startswith(base + os.sep)
 
-  Images directly in `path` (no sub-folders) are an unlabelled set.
+
+def list_images(root: str):
+  """(class names, [(path, class index)]) of an image folder, sorted.
+
+  Each sub-folder is a class; images in nested folders belong to their
+  top-level sub-folder; images directly in `root` form one more class named
+  after the root when sub-folders exist (or an unlabelled set when none do).
+  Hidden files and folders (".name") are skipped; symbolic links are followed
+  only when they point inside `root`.
   """
+  visible = lambda n: not n.startswith(".")
+  inside = lambda p: not os.path.islink(p) or _inside(p, root)
+  entries = sorted(n for n in os.listdir(root) if visible(n) and inside(os.path.join(root, n)))
+  subs = [n for n in entries if os.path.isdir(os.path.join(root, n))]
+  top = [os.path.join(root, n) for n in entries
+         if n.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(root, n))]
+  groups = []
+  for sub in subs:
+    found = []
+    for dirpath, dirnames, names in os.walk(os.path.join(root, sub), followlinks=True):
+      dirnames[:] = sorted(d for d in dirnames
+                           if visible(d) and _inside(os.path.join(dirpath, d), root))
+      found += [os.path.join(dirpath, n) for n in sorted(names)
+                if visible(n) and n.lower().endswith(IMAGE_EXTENSIONS)
+                and _inside(os.path.join(dirpath, n), root)]
+    groups.append((sub, found))
+  if top:
+    groups.append((os.path.basename(os.path.abspath(root)) if subs else "", top))
+  groups = [(name, found) for name, found in groups if found]
+  files = [(path, label) for label, (_, found) in enumerate(groups) for path in found]
+  names = [name for name, _ in groups] if subs else None
+  return names, files
+
+
+def _decode(img: Image.Image) -> Image.Image:
+  """EXIF orientation applied; 16-bit and 32-bit grey scaled to 8 bits; CMYK
+  and other modes converted by prepare_image."""
+  img = ImageOps.exif_transpose(img)
+  if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    a = np.asarray(img, np.float64)
+    top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+    img = Image.fromarray(np.clip(np.round(a * 255.0 / top), 0, 255).astype(np.uint8))
+  elif img.mode == "CMYK":
+    img = img.convert("RGB")
+  return img
+
+
+class FolderSource:
+  """Images under `path`: each sub-folder is a class (or style), sorted by name
+  (see list_images for top-level images, hidden files and links)."""
 
   def __init__(self, cfg, split):
     root = os.path.expanduser(cfg.path)
     if not os.path.isdir(root):
       raise FileNotFoundError(f"Image folder {root!r} (config key data.path) does not "
                               "exist; set --config.data.path=/path/to/images.")
-    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-    files = []
-    for label, sub in enumerate(classes or [""]):
-      for dirpath, _, names in sorted(os.walk(os.path.join(root, sub))):
-        if not classes or dirpath != root:
-          files += [(os.path.join(dirpath, n), label) for n in sorted(names)
-                    if n.lower().endswith(IMAGE_EXTENSIONS)]
+    classes, files = list_images(root)
     if not files:
       raise FileNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under "
                               f"{root!r} (config key data.path).")
     idx = holdout_split(len(files), split, cfg.holdout_fraction)
     self.files = [files[i] for i in idx]
-    self.class_names = classes or None
+    self.class_names = classes
+    self.counts = np.bincount([l for _, l in files], minlength=len(classes or [0])).tolist()
     self.fields = _fields(cfg, bool(classes))
     self.cfg = cfg
 
@@ -257,7 +301,7 @@ class FolderSource:
     try:
       with Image.open(path) as img:
         img.load()
-        return prepare_image(img, cfg.image_size, cfg.channels, cfg.crop,
+        return prepare_image(_decode(img), cfg.image_size, cfg.channels, cfg.crop,
                              cfg.crop_size, where=path)
     except (OSError, SyntaxError) as e:
       raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
