@@ -13,8 +13,8 @@ Conditioning (override on the command line):
   discriminator.cond  concat (label maps beside the image) | projection | acgan
   gan.acgan_weight    weight of the ACGAN auxiliary classification loss
 
-Variants: mnist (conditional DCGAN-28 on the embedded 5k digits: cBN generator,
-projection discriminator), demo (mnist at half width: `make demo`), folder
+Variants: mnist (conditional DCGAN-28 on the embedded 5k digits: label
+embedding concatenated to z, label maps concatenated to D's input), demo (mnist at half width: `make demo`), folder
 (64 px SNGAN ResNets on an image folder whose sub-folders are classes or
 styles), cifar10 (the SNGAN-projection CIFAR-10 setup of Miyato & Koyama 2018:
 ResNet G with cBN, ResNet D with spectral norm and projection, hinge loss,
@@ -32,10 +32,12 @@ RESNET_ARCH = {
 def get_config(arg: str = "mnist"):
   resnet = arg in ("cifar10", "folder")
   config = config_lib.dcgan("cifar10" if resnet else arg)
-  config.generator.cond = "cbn"
-  config.discriminator.cond = "projection"
+  # DCGAN variants: label embedding beside z, label maps beside the image
+  # (best of the A/B in README, Conditional generation); ResNets: cBN + projection.
+  config.generator.cond = "cbn" if resnet else "concat"
+  config.discriminator.cond = "projection" if resnet else "concat"
   config.gan.acgan_weight = 1.0
-  if arg == "mnist":  # ~8-9 minutes of training on 2 CPU cores (README)
+  if arg == "mnist":  # sized for at most 10 minutes of training on 2 CPU cores
     config.train.num_steps = 3000
   if resnet:
     config.data = config_lib.data_config(arg)

@@ -21,8 +21,8 @@ from genjax.evaluators import quality
 FLAGS = flags.FLAGS
 # name -> (config file, overrides)
 VARIANTS = {
-    "projection": ("cgan", {}),  # cBN generator, projection discriminator (default)
-    "concat": ("cgan", {"generator.cond": "concat", "discriminator.cond": "concat"}),
+    "concat": ("cgan", {}),  # label embedding beside z, label maps beside the image (default)
+    "projection": ("cgan", {"generator.cond": "cbn", "discriminator.cond": "projection"}),
     "acgan": ("cgan", {"generator.cond": "concat", "discriminator.cond": "acgan"}),
     "unconditional": ("dcgan", {}),
 }

@@ -119,8 +119,8 @@ def test_sngan_resnets_make_32_and_64_px_images(size, g_widths, d_widths, down):
 
 
 CONDITIONINGS = [
-    ("cgan", {}),  # cBN generator, projection discriminator
-    ("cgan", {"generator.cond": "concat", "discriminator.cond": "concat"}),
+    ("cgan", {}),  # label embedding beside z, label maps beside the image
+    ("cgan", {"generator.cond": "cbn", "discriminator.cond": "projection"}),
     ("cgan", {"generator.cond": "concat", "discriminator.cond": "acgan"}),
     ("cvae", {}),
 ]
