@@ -80,6 +80,7 @@ def train_and_evaluate(config, workdir: str, mesh=None):
     start = ckpt.latest_step() or 0
     state = run.restore(ckpt)[0] if start else run.init_state()
     if start:
+      start = int(state.step)  # the checkpoint that loaded (a damaged one is moved aside)
       print(f"Resumed {workdir} from step {start}.")
     writer = stack.enter_context(contextlib.closing(
         MetricWriter(workdir, t.tensorboard, resume_step=start)))

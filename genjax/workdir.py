@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 
 import jax
 import ml_collections
@@ -16,9 +17,15 @@ from genjax import checkpoint, config_lib, data, images, methods, parallel
 
 CONFIG_FILE = "config.json"
 DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
-# Keys a resumed run may change: they do not change what is computed
-# (train.cpu_conv_kernels changes float rounding only).
-RESUMABLE_CHANGES = {"train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels"}
+# Keys a resumed run may change. The first ones do not change what is computed
+# (train.cpu_conv_kernels changes float rounding only); the learning rates and
+# schedule keys change it on purpose (e.g. a lower learning rate after a
+# divergence) and every change is appended to workdir/history.jsonl.
+RESUMABLE_CHANGES = {
+    "train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels", "train.log_every",
+    "train.checkpoint_every", "train.sample_every", "train.keep_checkpoints",
+    "train.progress", "train.tensorboard", "optim.lr", "optim_g.lr", "optim_d.lr"}
+HISTORY_FILE = "history.jsonl"
 
 
 def config_hash(config) -> str:
@@ -57,6 +64,9 @@ def save(config, info: data.DataInfo, workdir: str):
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
             f"Resume with the same config (only {', '.join(sorted(RESUMABLE_CHANGES))} "
             "may change) or use a new --workdir.")
+      with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
+        f.write(json.dumps({"time": time.time(), "config_hash": config_hash(config),
+                            "changed": {k: [prev.get(k), new.get(k)] for k in changed}}) + "\n")
   os.makedirs(workdir, exist_ok=True)
   _write(path, config.to_json(indent=2, sort_keys=True))
   _write(os.path.join(workdir, DATA_FILE), info.to_json())
