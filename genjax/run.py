@@ -63,6 +63,8 @@ def train_and_evaluate(config, workdir: str, mesh=None):
   """Trains config in workdir, resuming from its latest checkpoint. Returns
   the final state."""
   t = config.train
+  if t.num_steps <= 0:
+    raise ValueError(f"train.num_steps must be positive (got {t.num_steps}).")
   source = data.build_source(config.data, config.data.split)
   if hasattr(source, "counts") and source.class_names:  # image folders: what was found
     print("Images per class: " + ", ".join(

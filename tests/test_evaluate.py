@@ -140,3 +140,17 @@ def test_paired_mode_reports_psnr_ssim_l1_per_image(classifier_dir, tmp_path):
   np.testing.assert_allclose(res["per_image"]["psnr"], 10 * np.log10(4 / mse), rtol=1e-4)
   assert len(res["per_image"]["ssim"]) == 500 and 0 < res["ssim"] < 1
   assert res["l1"] == pytest.approx(np.abs(x - y).mean(), rel=1e-4)
+
+
+@pytest.mark.parametrize("arrays,message", [
+    ({"images": np.zeros((4, 8, 8, 1), np.float32)}, "must be uint8 NHWC"),
+    ({"images": np.zeros((4, 8, 8), np.uint8)}, "must be uint8 NHWC"),
+    ({"images": np.zeros((4, 8, 8, 1), np.uint8), "labels": np.zeros(3)}, "one integer per image"),
+])
+def test_image_sets_are_validated(arrays, message, tmp_path):
+  np.savez(tmp_path / "x.npz", **arrays)
+  with pytest.raises(ValueError, match=message):
+    quality.load_image_set(str(tmp_path / "x.npz"), 28, 1)
+  (tmp_path / "garbage.npz").write_bytes(b"not a zip file at all")
+  with pytest.raises(ValueError, match="Cannot read .* as an .npz of images"):
+    quality.load_image_set(str(tmp_path / "garbage.npz"), 28, 1)

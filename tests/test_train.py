@@ -280,3 +280,9 @@ def test_resuming_with_a_lower_learning_rate_is_allowed_and_recorded(tmp_path):
   assert int(state.step) == 4 and workdir.load_config(wd).optim.lr == 1e-4
   (entry,) = [json.loads(l) for l in open(os.path.join(wd, workdir.HISTORY_FILE))]
   assert entry["changed"] == {"optim.lr": [1e-3, 1e-4], "train.num_steps": [2, 4]}
+
+
+def test_nonpositive_num_steps_is_refused_before_anything_is_written(tmp_path):
+  with pytest.raises(ValueError, match="train.num_steps must be positive"):
+    run.train_and_evaluate(smoke("vae", num_steps=0), str(tmp_path / "z"))
+  assert not os.path.exists(tmp_path / "z")

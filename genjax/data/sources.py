@@ -158,11 +158,27 @@ def digits(cfg, split):
 
 
 def read_npz(path: str):
-  """(images, labels or None) from an .npz holding `images` and optional `labels`."""
-  with np.load(path) as f:
-    if "images" not in f:
-      raise ValueError(f"{path} has no 'images' array (keys: {list(f.keys())}).")
-    return f["images"], (f["labels"] if "labels" in f else None)
+  """(images, labels or None) from an .npz holding `images` (uint8 NHWC, 1 or 3
+  channels) and optional `labels` (one integer per image)."""
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path!r} does not exist.")
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      if "images" not in f:
+        raise ValueError(f"{path} has no 'images' array (keys: {list(f.keys())}).")
+      images, labels = f["images"], (f["labels"] if "labels" in f else None)
+  except (OSError, EOFError, ValueError) as e:
+    if "no 'images'" in str(e):
+      raise
+    raise ValueError(f"Cannot read {path!r} as an .npz of images: {e}") from None
+  if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise ValueError(f"{path}: 'images' must be uint8 NHWC with 1 or 3 channels (as "
+                     f"genjax.sample writes), got {images.dtype} {images.shape}.")
+  if labels is not None and (labels.shape != (len(images),)
+                             or not np.issubdtype(labels.dtype, np.integer)):
+    raise ValueError(f"{path}: 'labels' must hold one integer per image, got "
+                     f"{labels.dtype} {labels.shape}.")
+  return images, labels
 
 
 @SOURCES.register("npz")
@@ -172,9 +188,6 @@ def npz(cfg, split):
   if not os.path.exists(cfg.path):
     raise FileNotFoundError(f"{cfg.path!r} (config key data.path) does not exist.")
   images, labels = read_npz(cfg.path)
-  if images.dtype != np.uint8 or images.ndim != 4:
-    raise ValueError(f"{cfg.path}: 'images' must be uint8 NHWC, got {images.dtype} "
-                     f"{images.shape}.")
   names = None if labels is None else [str(i) for i in range(int(labels.max()) + 1)]
   return _array_source(images, labels, cfg, split, names)
 
