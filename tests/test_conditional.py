@@ -144,7 +144,8 @@ def test_conditional_smoke_trains_samples_by_label_and_resumes_exactly(name, ove
   saved = np.load(out)
   np.testing.assert_array_equal(saved["labels"], [3, 7, 3, 7, 3, 7, 3, 7, 3])
   assert saved["images"].shape == (9, 28, 28, 1) and prov["class_names"][7] == "7"
-  grid = np.asarray(Image.open(tmp_path / "g.png"))
+  with Image.open(tmp_path / "g.png") as png:
+    grid = np.asarray(png)
   assert grid.shape[0] == 2 * (28 + 2) + 2  # two rows: classes 3 and 7
   # The label changes the image: same noise, different class (an unconditional
   # generator would give identical images).
