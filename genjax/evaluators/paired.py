@@ -16,6 +16,7 @@ from PIL import Image
 
 from genjax import data, images, metrics
 from genjax.data import tasks
+from genjax.evaluators.common import Evaluator
 
 EVAL_SEED = 7
 
@@ -60,10 +61,11 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
   return out
 
 
-class PairedEvaluator:
+class PairedEvaluator(Evaluator):
   """config.evals.paired: every, split ("" = data.eval_split), max_images (0 =
   all), tile, overlap. Writes workdir/eval/paired_<step>.json and `paired/*`
   rows (the method's and each baseline's PSNR)."""
+  requires = "translate"
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
                overlap=32):
@@ -84,12 +86,6 @@ class PairedEvaluator:
     self.pairs = [tasks.degrade(self.task, t, np.random.default_rng([EVAL_SEED, k]), cfg)
                   for k, t in enumerate(self.targets)]
     self.baselines = None
-
-  @classmethod
-  def from_config(cls, cfg, run, workdir, writer):
-    if run.method.translate is None:
-      return None
-    return cls(run, workdir, writer, **cfg)
 
   def _baselines(self):
     """Per-baseline mean metrics (computed once per evaluator)."""

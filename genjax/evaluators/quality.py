@@ -13,6 +13,7 @@ import numpy as np
 import genjax
 from genjax import config_lib, data, images, metrics
 from genjax.data import sources
+from genjax.evaluators.common import Evaluator
 from genjax.metrics.extractors import build_extractor
 
 
@@ -132,7 +133,7 @@ def provenance(extractor, **extra):
               genjax_version=genjax.__version__, **extra)
 
 
-class QualityEvaluator:
+class QualityEvaluator(Evaluator):
   """Sample quality of a generator run against its dataset, at any state.
 
   config.evals.quality: every, extractor, num_samples, reference_split ("" =
@@ -140,6 +141,7 @@ class QualityEvaluator:
   features once; `__call__(state, step)` generates, scores, writes
   workdir/eval/quality_<step>.json and a `quality/*` row through `writer`.
   """
+  requires = "generate"
 
   def __init__(self, run, workdir, writer=None, extractor="", num_samples=5000,
                reference_split="", seed=0, memorization=True, keep=10000,
@@ -157,12 +159,6 @@ class QualityEvaluator:
     self.reference, self.ref_id = reference_features(
         self.extractor, self.cfg, self.split, keep, os.path.join(workdir, "eval"))
     self._memo_data = None
-
-  @classmethod
-  def from_config(cls, cfg, run, workdir, writer):
-    if run.method.generate is None:
-      return None
-    return cls(run, workdir, writer, **cfg)
 
   def memorization_data(self):
     """(train, held-out) images and their features, loaded once per evaluator."""
