@@ -10,7 +10,7 @@
       --config.discriminator.norm=layer
 
 Variants: mnist (embedded 5k real digits, 28px, the standard DCGAN-28),
-demo (mnist at half width, sized to train in ~6 minutes on 2 CPU cores: `make demo`),
+demo (mnist at half width; `make demo` trains its conditional twin configs/cgan.py:demo),
 cifar10 (TFDS, 32px), celeba64 (TFDS, 64px), folder (any image folder, 64px),
 smoke (tiny, for tests).
 """
