@@ -6,11 +6,15 @@ so a crash mid-save never touches the latest good checkpoint.
 """
 import os
 import shutil
+import logging as pylogging
 import signal
+import sys
+import threading
 
 import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 @jax.jit
@@ -28,6 +32,43 @@ def first_nonfinite_leaf(state):
     if not ok:
       return path
   return None
+
+
+# What the reads of an abandoned (damaged) checkpoint still raise from
+# tensorstore's threads after orbax gave up on it: already reported in one line.
+_ABANDONED_READ_ERRORS = ("Encountered error while reading array index", "Event loop is closed",
+                          "OUT_OF_RANGE")
+
+
+def _quiet_abandoned_reads():
+  """Drops the late errors of a failed restore's other array reads (hundreds
+  of lines at exit otherwise); every other unraisable error still shows."""
+  previous = sys.unraisablehook
+  if getattr(previous, "genjax_quiet", False):
+    return
+
+  def hook(unraisable):
+    text = f"{unraisable.exc_value}"
+    if not any(s in text for s in _ABANDONED_READ_ERRORS):
+      previous(unraisable)
+  hook.genjax_quiet = True
+  sys.unraisablehook = hook
+  quiet = lambda record: not any(  # and orbax logs them from its threads
+      s in f"{record.getMessage()} {record.exc_info and record.exc_info[1]}"
+      for s in _ABANDONED_READ_ERRORS)
+  for logger in (logging.get_absl_logger(), pylogging.getLogger("asyncio")):
+    logger.addFilter(quiet)
+  previous_except = sys.excepthook  # tensorstore's callbacks print through these
+  previous_thread = threading.excepthook
+
+  def excepthook(kind, value, tb):
+    if not any(s in f"{value}" for s in _ABANDONED_READ_ERRORS):
+      previous_except(kind, value, tb)
+
+  def thread_excepthook(args):
+    if not any(s in f"{args.exc_value}" for s in _ABANDONED_READ_ERRORS):
+      previous_thread(args)
+  sys.excepthook, threading.excepthook = excepthook, thread_excepthook
 
 
 class Checkpointer:
@@ -73,7 +114,10 @@ class Checkpointer:
       raise FileNotFoundError(f"No checkpoint of step {step} in {self.directory}; it has "
                               f"steps {', '.join(map(str, sorted(steps)))}.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
+    _quiet_abandoned_reads()  # before reading: a damaged file's other reads fail late
     for s in ([step] if step is not None else steps):
+      verbosity = logging.get_verbosity()
+      logging.set_verbosity(logging.FATAL)  # a failure is reported below, in one line
       try:
         out = self.manager.restore(s, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
@@ -85,6 +129,8 @@ class Checkpointer:
         aside = self._move_aside(s)
         print(f"Checkpoint {s} cannot be read ({reason}); moved it to {aside} and falling "
               "back to the one before.", flush=True)
+      finally:
+        logging.set_verbosity(verbosity)
     raise FileNotFoundError(f"No readable checkpoint in {self.directory} (damaged ones were "
                             f"moved to {self.directory}_corrupt/).")
 

@@ -86,3 +86,20 @@ def test_sigterm_and_ctrl_c_save_a_checkpoint_and_the_rerun_finishes(sig, tmp_pa
   assert f"Resumed {wd} from step {steps[0]}" in proc.stdout
   final = checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).latest_step()
   assert final == steps[0] + 2
+
+
+def test_sample_on_a_damaged_latest_checkpoint_reports_one_line_and_uses_the_previous(tmp_path):
+  from genjax import run
+  from tests.conftest import load_config
+  wd = str(tmp_path / "d")
+  run.train_and_evaluate(load_config("vae", "smoke"), wd)
+  files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(wd, "checkpoints", "4"))
+           for f in fs]
+  biggest = max(files, key=os.path.getsize)
+  with open(biggest, "r+b") as f:
+    f.truncate(os.path.getsize(biggest) // 2)
+  proc = run_module(["genjax.sample", "--workdir", wd, "--num", "4", "--out",
+                     str(tmp_path / "s.npz")])
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "Checkpoint 4 cannot be read" in proc.stdout and "from step 2" in proc.stdout
+  assert "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) < 5, proc.stderr[:3000]
