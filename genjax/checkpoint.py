@@ -40,35 +40,36 @@ _ABANDONED_READ_ERRORS = ("Encountered error while reading array index", "Event 
                           "OUT_OF_RANGE")
 
 
+def _abandoned(error) -> bool:
+  return any(s in f"{error}" for s in _ABANDONED_READ_ERRORS)
+
+
+def _quiet(previous, drop):
+  """`previous` (a hook) wrapped to skip the calls `drop` selects; once."""
+  if getattr(previous, "genjax_quiet", False):
+    return previous
+  def hook(*args):
+    if not drop(*args):
+      previous(*args)
+  hook.genjax_quiet = True
+  return hook
+
+
+def _keep_record(record) -> bool:
+  return not _abandoned(f"{record.getMessage()} {record.exc_info and record.exc_info[1]}")
+
+
 def _quiet_abandoned_reads():
   """Drops the late errors of a failed restore's other array reads (hundreds
-  of lines at exit otherwise); every other unraisable error still shows."""
-  previous = sys.unraisablehook
-  if getattr(previous, "genjax_quiet", False):
-    return
-
-  def hook(unraisable):
-    text = f"{unraisable.exc_value}"
-    if not any(s in text for s in _ABANDONED_READ_ERRORS):
-      previous(unraisable)
-  hook.genjax_quiet = True
-  sys.unraisablehook = hook
-  quiet = lambda record: not any(  # and orbax logs them from its threads
-      s in f"{record.getMessage()} {record.exc_info and record.exc_info[1]}"
-      for s in _ABANDONED_READ_ERRORS)
+  of lines at exit otherwise), wherever they surface: unraisable, thread and
+  uncaught-exception hooks, and the absl / asyncio loggers. Every other error
+  still shows. Idempotent."""
+  sys.unraisablehook = _quiet(sys.unraisablehook, lambda u: _abandoned(u.exc_value))
+  sys.excepthook = _quiet(sys.excepthook, lambda kind, value, tb: _abandoned(value))
+  threading.excepthook = _quiet(threading.excepthook, lambda a: _abandoned(a.exc_value))
   for logger in (logging.get_absl_logger(), pylogging.getLogger("asyncio")):
-    logger.addFilter(quiet)
-  previous_except = sys.excepthook  # tensorstore's callbacks print through these
-  previous_thread = threading.excepthook
-
-  def excepthook(kind, value, tb):
-    if not any(s in f"{value}" for s in _ABANDONED_READ_ERRORS):
-      previous_except(kind, value, tb)
-
-  def thread_excepthook(args):
-    if not any(s in f"{args.exc_value}" for s in _ABANDONED_READ_ERRORS):
-      previous_thread(args)
-  sys.excepthook, threading.excepthook = excepthook, thread_excepthook
+    if _keep_record not in logger.filters:
+      logger.addFilter(_keep_record)
 
 
 class Checkpointer:
