@@ -17,10 +17,17 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 
-@jax.jit
-def _finite_leaves(state):
-  return [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(state)
-          if jnp.issubdtype(x.dtype, jnp.inexact)]
+def _finite_leaves(tree):
+  return [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+          if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+
+
+_finite_leaves_jit = jax.jit(_finite_leaves)
+
+
+def all_finite(tree) -> jax.Array:
+  """A bool scalar: no NaN or Inf in any floating-point leaf of `tree` (jit-able)."""
+  return jnp.all(jnp.stack([jnp.bool_(True)] + _finite_leaves(tree)))
 
 
 def first_nonfinite_leaf(state):
@@ -28,7 +35,7 @@ def first_nonfinite_leaf(state):
   Inf (params, optimizer state, EMA, batch statistics), or None."""
   paths = [jax.tree_util.keystr(p) for p, x in jax.tree_util.tree_leaves_with_path(state)
            if jnp.issubdtype(x.dtype, jnp.inexact)]
-  for path, ok in zip(paths, jax.device_get(_finite_leaves(state))):
+  for path, ok in zip(paths, jax.device_get(_finite_leaves_jit(state))):
     if not ok:
       return path
   return None
@@ -72,11 +79,24 @@ def _quiet_abandoned_reads():
       logger.addFilter(_keep_record)
 
 
+TMP_MARK = ".orbax-checkpoint-tmp"  # in the name of a save still in progress
+
+
 class Checkpointer:
   """Saves/restores `state` (any pytree) and `meta` (a JSON dict) by step."""
 
-  def __init__(self, directory: str, max_to_keep: int = 3, async_save: bool = False):
+  def __init__(self, directory: str, max_to_keep: int = 3, async_save: bool = False,
+               clean_tmp: bool = False):
+    """clean_tmp (the training run, which holds the workdir lock): first remove
+    the temporary folders of saves that never completed, with a one-line note."""
     self.directory = os.path.abspath(directory)
+    if clean_tmp and jax.process_index() == 0 and os.path.isdir(self.directory):
+      stale = sorted(n for n in os.listdir(self.directory) if TMP_MARK in n)
+      for name in stale:
+        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+      if stale:
+        print(f"Removed {len(stale)} incomplete checkpoint folder(s) of an interrupted save "
+              f"from {self.directory}: {', '.join(stale)}", flush=True)
     self.manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(

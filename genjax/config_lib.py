@@ -44,7 +44,9 @@ def data_config(dataset: str) -> ml_collections.ConfigDict:
 
 def _data_defaults() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(
-      source="mnist5k",     # mnist5k | digits | tfds | folder | npz | photos
+      # mnist5k | digits | tfds | folder | npz | photos | paired_folder | unpaired_folder
+      # | unpaired_tfds
+      source="mnist5k",
       name="",              # TFDS dataset name (source=tfds)
       data_dir="",          # TFDS data_dir ("" = default ~/tensorflow_datasets)
       download=False,       # let TFDS download and prepare a missing dataset
@@ -64,7 +66,9 @@ def _data_defaults() -> ml_collections.ConfigDict:
       task="",
       noise_std=25.0,       # denoise: Gaussian noise std on the 0..255 scale
       blur_sigma=2.0,       # deblur: Gaussian blur radius in pixels
-      mask="boxes",         # inpaint: boxes | strokes
+      mask="boxes",         # inpaint / harmonize: boxes | strokes | folder (data.mask_path)
+      mask_path="",         # mask="folder": a folder of mask images, white = hole
+      unpaired=False,       # derived task as two unaligned domains (CycleGAN's thin2thick)
   ))
 
 
@@ -82,6 +86,8 @@ def train_config(**overrides) -> ml_collections.ConfigDict:
       progress=True,
       cpu_scheduler="memory",  # XLA:CPU scheduler for the train step (parallel.CPU_SCHEDULERS)
       cpu_conv_kernels="eigen",  # XLA:CPU convolution kernels (parallel.CPU_CONV_KERNELS)
+      nonfinite="stop",     # a NaN/Inf loss or state: stop (nothing bad is saved) | skip the update
+      max_skips_in_row=10,  # nonfinite=skip: stop after this many skipped steps in a row
   ))
   cfg.update(overrides)
   return cfg
@@ -106,6 +112,19 @@ def evals_config(heldout_every: int = 5000) -> ml_collections.ConfigDict:
           seed=0,
       ),
   ))
+
+
+def paired_eval_config(every: int = 0, **overrides) -> ml_collections.ConfigDict:
+  """config.evals.paired of image-to-image methods (evaluators/paired.py)."""
+  cfg = ml_collections.ConfigDict(dict(
+      every=every,
+      split="",             # "" = data.eval_split
+      max_images=0,         # 0 = all held-out images
+      tile=256, overlap=32,  # whole images run tile by tile (images.tiled)
+      classifier="",        # a classifier run's workdir: do outputs keep their class?
+  ))
+  cfg.update(overrides)
+  return cfg
 
 
 def classifier_config(data: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -238,7 +257,54 @@ def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
                             batch_size=old["batch_size"], seed=old["seed"])
     evals["quality"].setdefault("seed", old["seed"])
   for key, value in train_config().items():
-    if key in ("cpu_scheduler", "cpu_conv_kernels"):
+    if key in ("cpu_scheduler", "cpu_conv_kernels", "nonfinite", "max_skips_in_row"):
       train.setdefault(key, value)
   d["data"] = {**_data_defaults().to_dict(), **d["data"]}
   return ml_collections.ConfigDict(d)
+
+
+# (key, test, what it must be): ranges the type checks of ConfigDict cannot see.
+_POSITIVE = lambda v: v > 0
+_NONNEGATIVE = lambda v: v >= 0
+_RULES = (
+    ("train.batch_size", _POSITIVE, "a positive number of examples per step"),
+    ("train.num_steps", _POSITIVE, "positive"),
+    ("train.log_every", _NONNEGATIVE, ">= 0 (0 = never)"),
+    ("train.checkpoint_every", _NONNEGATIVE, ">= 0 (0 = never)"),
+    ("train.sample_every", _NONNEGATIVE, ">= 0 (0 = never)"),
+    ("train.keep_checkpoints", _POSITIVE, "at least 1"),
+    ("train.num_grid_samples", _POSITIVE, "at least 1"),
+    ("train.max_skips_in_row", _POSITIVE, "at least 1"),
+    ("data.image_size", _POSITIVE, "a positive side in pixels"),
+    ("data.channels", lambda v: v in (1, 3), "1 (grey) or 3 (RGB)"),
+    ("data.holdout_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("data.per_class", _NONNEGATIVE, ">= 0 (0 = all)"),
+    ("data.crop", lambda v: v in ("center", "resize"), "center or resize"),
+    ("data.crop_size", _NONNEGATIVE, ">= 0 (0 = the short side)"),
+    ("data.noise_std", _NONNEGATIVE, ">= 0"),
+    ("data.blur_sigma", _NONNEGATIVE, ">= 0"),
+)
+
+
+def _get(cfg, key):
+  for part in key.split("."):
+    if part not in cfg:
+      return None
+    cfg = cfg[part]
+  return cfg
+
+
+def validate(cfg: ml_collections.ConfigDict):
+  """Raises ValueError naming the key for a value out of its range (before a
+  run writes anything): sizes, counts, schedules, fractions, learning rates."""
+  checks = list(_RULES)
+  for name in ("optim", "optim_g", "optim_d"):
+    checks.append((f"{name}.lr", lambda v: v > 0 and v < float("inf"), "a positive number"))
+  for name in cfg.get("evals", {}):
+    checks.append((f"evals.{name}.every", _NONNEGATIVE, ">= 0 (0 = off)"))
+    checks.append((f"evals.{name}.batch_size", _POSITIVE, "positive"))
+  for key, ok, what in checks:
+    value = _get(cfg, key)
+    if value is not None and not isinstance(value, bool) and not ok(value):
+      raise ValueError(f"Config key {key} is {value!r}; it must be {what} "
+                       f"(--config.{key}=...).")

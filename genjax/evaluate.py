@@ -67,10 +67,13 @@ def define_flags():
                        "held-out IWAE bound (0 = ELBO only), reported under 'heldout'.")
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
+  flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
+                      "run's workdir; report how many outputs keep their image's class.")
   flags.DEFINE_alias("num-samples", "num_samples")
 
 
-def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, **options):
+def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, classifier="",
+                     **options):
   """Evaluates checkpoint(s) (latest, all or a step) of a run: an image-to-image
   run's held-out reconstructions against baselines; a generator's sample
   quality (needs `extractor`) and the method's held-out metrics where it has
@@ -81,9 +84,11 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
         ckpt.latest_step() if checkpoint == "latest" else int(checkpoint)]
     writer = MetricWriter(workdir, tensorboard=False)
     if r.method.translate is not None:
-      cfg = r.config.get("evals", {}).get("paired", {})
-      evaluator = paired.PairedEvaluator(r, workdir, writer, **{
-          k: v for k, v in dict(cfg).items() if k != "every"})
+      cfg = dict(r.config.get("evals", {}).get("paired", {}))
+      cfg.pop("every", None)
+      if classifier:
+        cfg["classifier"] = classifier
+      evaluator = paired.PairedEvaluator(r, workdir, writer, **cfg)
       return [evaluator(r.restore(ckpt, s)[0], s) for s in steps]
     evaluator = quality.QualityEvaluator(r, workdir, writer, extractor, **options)
     held = None
@@ -126,7 +131,7 @@ def main(argv):
                                 reference_split=FLAGS.reference_split, **kw,
                                 memorization=FLAGS.memorization,
                                 near_copy_quantile=FLAGS.near_copy_quantile,
-                                iwae_k=FLAGS.iwae_k):
+                                iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = quality.evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,

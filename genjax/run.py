@@ -6,7 +6,8 @@ import time
 import jax
 import numpy as np
 
-from genjax import checkpoint, data, evaluators, images, parallel, workdir as workdir_lib
+from genjax import checkpoint, config_lib, data, evaluators, images, parallel
+from genjax import workdir as workdir_lib
 from genjax.logging import MetricWriter, Progress
 
 
@@ -17,31 +18,57 @@ def itstime(step: int, every: int, total: int) -> bool:
 
 class TrainMetrics:
   """Train-step metrics kept on device until a log step; then averaged, checked
-  for finiteness, written with images/s and shown on the progress bar."""
+  for finiteness, written with images/s and shown on the progress bar.
+
+  With train.nonfinite=skip, skipped steps (metrics["skipped"]) are left out
+  of the averages and counted (train/skipped: skips since the last log step);
+  train.max_skips_in_row skips in a row stop the run (FloatingPointError)."""
 
   def __init__(self, run, writer, progress, ckpt, start: int):
     self.run, self.writer, self.progress, self.ckpt = run, writer, progress, ckpt
     self.pending, self.last = [], (start, time.time())
+    self.in_row, self.step = 0, start
+
+  def _bad(self, what: str) -> FloatingPointError:
+    return FloatingPointError(
+        f"{what}. The latest good checkpoint (step {self.ckpt.latest_step() or 0}) is "
+        "untouched; lower the learning rate (config optim*.lr, which a resumed run may "
+        "change) or check the data, then rerun to resume from it.")
 
   def append(self, metrics):
+    if "skipped" in metrics and self.pending:  # the previous step's flag: it is done by now
+      self._count_skip(float(jax.device_get(self.pending[-1]["skipped"])), self.step)
     self.pending.append(metrics)
+    self.step += 1
     self.progress.update(1)
+
+  def _count_skip(self, skipped: float, step: int):
+    self.in_row = self.in_row + 1 if skipped else 0
+    limit = self.run.config.train.max_skips_in_row
+    if self.in_row >= limit:
+      raise self._bad(f"{self.in_row} train steps in a row up to step {step} had a NaN or "
+                      f"Inf loss or state and were skipped (train.nonfinite=skip, "
+                      f"train.max_skips_in_row={limit}); stopping")
 
   def flush(self, step: int):
     if not self.pending:
       return
     host = jax.device_get(self.pending)
-    metrics = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+    if "skipped" in host[-1]:
+      self._count_skip(float(host[-1]["skipped"]), step)
+    kept = [m for m in host if not m.get("skipped")]
+    metrics = {k: float(np.mean([m[k] for m in kept])) for k in host[0] if k != "skipped"
+               } if kept else {}
     for k, v in metrics.items():
       if not np.isfinite(v):
-        raise FloatingPointError(
-            f"Metric {k!r} is {v} at step {step}. The latest good checkpoint (step "
-            f"{self.ckpt.latest_step() or 0}) is untouched; lower the learning rate "
-            "(config optim*.lr) or check the data, then rerun to resume from it.")
+        raise self._bad(f"Metric {k!r} is {v} at step {step}")
+    if "skipped" in host[0]:
+      metrics["skipped"] = float(sum(m["skipped"] for m in host))
     metrics["images_per_sec"] = ((step - self.last[0]) * self.run.method.images_per_step
                                  / (time.time() - self.last[1]))
     self.writer.write(step, metrics, prefix="train/")
-    self.progress.update(0, **{k: metrics[k] for k in self.run.method.summary_keys})
+    self.progress.update(0, **{k: metrics[k] for k in self.run.method.summary_keys
+                               if k in metrics})
     self.pending, self.last = [], (step, time.time())
 
 
@@ -59,12 +86,12 @@ def save_preview(run, state, batch, workdir: str, step: int):
                     run.provenance(step, seed=run.config.seed, num=rows * cols))
 
 
-def train_and_evaluate(config, workdir: str, mesh=None):
+def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool = False):
   """Trains config in workdir, resuming from its latest checkpoint. Returns
-  the final state."""
+  the final state. A resumed run refuses changed data files (data.path)
+  unless accept_data_change."""
   t = config.train
-  if t.num_steps <= 0:
-    raise ValueError(f"train.num_steps must be positive (got {t.num_steps}).")
+  config_lib.validate(config)
   source = data.build_source(config.data, config.data.split)
   if hasattr(source, "counts") and source.class_names:  # image folders: what was found
     print("Images per class: " + ", ".join(
@@ -76,9 +103,11 @@ def train_and_evaluate(config, workdir: str, mesh=None):
   preview_batch = source.get(np.arange(min(t.num_grid_samples, len(source))))
   with contextlib.ExitStack() as stack:
     stack.enter_context(workdir_lib.lock(workdir))
+    workdir_lib.check_data_files(config, workdir, accept_data_change)
     workdir_lib.save(config, run.info, workdir)
     ckpt = stack.enter_context(checkpoint.Checkpointer(
-        os.path.join(workdir, "checkpoints"), t.keep_checkpoints, t.async_checkpoints))
+        os.path.join(workdir, "checkpoints"), t.keep_checkpoints, t.async_checkpoints,
+        clean_tmp=True))
     start = ckpt.latest_step() or 0
     state = run.restore(ckpt)[0] if start else run.init_state()
     if start:

@@ -31,6 +31,8 @@ def define_flags():
                        "train data-parallel over them (small models on a few cores; README, "
                        "Performance). Results equal one device's up to float rounding.",
                        lower_bound=1)
+  flags.DEFINE_bool("accept_data_change", False, "Resume although the files under "
+                    "data.path changed since the run started (recorded in history.jsonl).")
   flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -43,7 +45,8 @@ def main(argv):
     parallel.initialize_multihost()
   print(f"{jax.device_count()} {jax.default_backend()} device(s)", flush=True)
   try:
-    run.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    run.train_and_evaluate(FLAGS.config, FLAGS.workdir,
+                           accept_data_change=FLAGS.accept_data_change)
   except checkpoint.Preempted as e:
     print(e, flush=True)
     sys.exit(checkpoint.PREEMPTED_EXIT_CODE)

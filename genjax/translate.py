@@ -3,6 +3,8 @@
   python -m genjax.translate --workdir runs/denoise --input noisy/ --output clean/
   python -m genjax.translate --workdir runs/inpaint --input damaged/ --mask masks/ \
       --output restored/ [--tile 256] [--overlap 32]
+  python -m genjax.translate --workdir runs/cyclegan --input zebras/ --output horses/ \
+      --direction BtoA
 
 Images of any size and mode (grey, RGB, RGBA composited on white, palette) are
 converted to the run's input channels; outputs keep the file names (for sr2 /
@@ -27,10 +29,13 @@ def define_flags():
   flags.DEFINE_string("workdir", None, "Run directory of an image-to-image run.")
   flags.DEFINE_string("input", None, "Folder of input images.")
   flags.DEFINE_string("output", None, "Folder for the outputs (same file names).")
-  flags.DEFINE_string("mask", None, "Folder of hole masks (inpainting): same names, white = hole.")
+  flags.DEFINE_string("mask", None, "Folder of masks (inpainting: white = hole; harmonisation: "
+                      "white = the pasted region), same file names as the inputs.")
   flags.DEFINE_integer("tile", 256, "Tile side in input pixels (larger images are tiled).")
   flags.DEFINE_integer("overlap", 32, "Overlap of neighbouring tiles in input pixels.")
   flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
+  flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
+                    "domain A -> B (the training `input` -> `image`) or back.")
   flags.mark_flags_as_required(["workdir", "input", "output"])
 
 
@@ -45,23 +50,28 @@ def read_image(path: str, channels: int) -> np.ndarray:
 
 
 def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
-                     step=None):
+                     step=None, direction="AtoB"):
   """Translates every image of input_dir into output_dir; returns the names."""
   r, state, _ = workdir_lib.restore_workdir(workdir, step)
   fields = r.info.fields
   if "input" not in fields:
     raise ValueError(f"{workdir!r} is a {r.config.method!r} run without an `input` field; "
                      "genjax.translate needs an image-to-image run (e.g. configs/restore.py).")
-  if "mask" in fields and not mask_dir:
-    raise ValueError(f"{workdir!r} inpaints: give --mask DIR (same file names, white = hole).")
+  mask_key = next((k for k in ("mask", "region") if k in fields), None)
+  if mask_key and not mask_dir:
+    raise ValueError(f"{workdir!r} {'inpaints' if mask_key == 'mask' else 'harmonises'}: give "
+                     "--mask DIR (same file names, white = the hole / pasted region).")
+  channels = fields["input" if direction == "AtoB" else "image"].shape[-1]
+  if not os.path.isdir(input_dir):
+    raise FileNotFoundError(f"Input folder {input_dir!r} (--input) does not exist.")
   names = sorted(n for n in os.listdir(input_dir)
                  if n.lower().endswith(sources.IMAGE_EXTENSIONS))
   if not names:
     raise FileNotFoundError(f"No images ({', '.join(sources.IMAGE_EXTENSIONS)}) in {input_dir!r}.")
   os.makedirs(output_dir, exist_ok=True)
   for name in names:
-    inputs = {"input": read_image(os.path.join(input_dir, name), fields["input"].shape[-1])}
-    if "mask" in fields:
+    inputs = {"input": read_image(os.path.join(input_dir, name), channels)}
+    if mask_key:
       path = os.path.join(mask_dir, name)
       if not os.path.exists(path):
         raise FileNotFoundError(f"No mask {path!r} for input {name!r} (--mask).")
@@ -69,8 +79,8 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
       if mask.shape[:2] != inputs["input"].shape[:2]:
         raise ValueError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
-      inputs["mask"] = (mask > 127).astype(np.uint8)
-    out = images.to_uint8(r.translate(state, inputs, tile, overlap))
+      inputs[mask_key] = (mask > 127).astype(np.uint8)
+    out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction))
     Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
         os.path.join(output_dir, name))
   return names
@@ -81,7 +91,7 @@ def main(argv):
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,
-                           FLAGS.overlap, FLAGS.step)
+                           FLAGS.overlap, FLAGS.step, FLAGS.direction)
   print(f"Translated {len(names)} image(s) into {FLAGS.output}")
 
 

@@ -9,6 +9,7 @@ import socket
 import time
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -24,7 +25,8 @@ DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class n
 RESUMABLE_CHANGES = {
     "train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels", "train.log_every",
     "train.checkpoint_every", "train.sample_every", "train.keep_checkpoints",
-    "train.progress", "train.tensorboard", "optim.lr", "optim_g.lr", "optim_d.lr"}
+    "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row",
+    "optim.lr", "optim_g.lr", "optim_d.lr"}
 HISTORY_FILE = "history.jsonl"
 
 
@@ -70,6 +72,44 @@ def save(config, info: data.DataInfo, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   _write(path, config.to_json(indent=2, sort_keys=True))
   _write(os.path.join(workdir, DATA_FILE), info.to_json())
+
+
+FILES_FILE = "data_files.json"  # {path under data.path: content hash} of file-backed data
+
+
+def check_data_files(config, workdir: str, accept_change: bool = False):
+  """Records the training files' hashes at the first run; on resume, refuses a
+  folder whose files were added, removed or changed (another data order and
+  split would follow silently) unless `accept_change`, which records the new
+  list and the change in history.jsonl."""
+  if jax.process_index() != 0:
+    return
+  files = data.file_manifest(config.data)
+  path = os.path.join(workdir, FILES_FILE)
+  if files is None:
+    return
+  if os.path.exists(path):
+    with open(path) as f:
+      old = json.load(f)
+    added = sorted(files.keys() - old.keys())
+    removed = sorted(old.keys() - files.keys())
+    changed = sorted(k for k in files.keys() & old.keys() if files[k] != old[k])
+    if not (added or removed or changed):
+      return
+    what = ", ".join(f"{len(v)} {name} (e.g. {v[0]})" for name, v in
+                     (("added", added), ("removed", removed), ("changed", changed)) if v)
+    if not accept_change:
+      raise ValueError(
+          f"The files under data.path {config.data.path!r} changed since this run started "
+          f"({what}; recorded in {path}). Restore them, or resume with "
+          "--accept_data_change to train on the new contents from here (the split and "
+          "order will differ), or use a new --workdir.")
+    print(f"Data files changed ({what}); continuing with them (--accept_data_change).")
+    with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
+      f.write(json.dumps({"time": time.time(), "data_files": {
+          "added": len(added), "removed": len(removed), "changed": len(changed)}}) + "\n")
+  os.makedirs(workdir, exist_ok=True)
+  _write(path, json.dumps(files, indent=0, sort_keys=True))
 
 
 LOCK_FILE = ".lock"
@@ -142,6 +182,9 @@ def load_info(workdir: str, config) -> data.DataInfo:
   return data.describe(data.build_source(config.data, config.data.split))
 
 
+NONFINITE_POLICIES = ("stop", "skip")
+
+
 class Run:
   """A config's method on a mesh: shardings, abstract state, the compiled train
   step and the jitted predict functions (compiled once per run, so periodic
@@ -150,6 +193,9 @@ class Run:
   def __init__(self, config, info: data.DataInfo, mesh=None):
     self.config, self.info = config, info
     self.mesh = mesh if mesh is not None else parallel.make_mesh()
+    if config.train.nonfinite not in NONFINITE_POLICIES:
+      raise ValueError(f"Unknown train.nonfinite {config.train.nonfinite!r}; use "
+                       f"{' or '.join(NONFINITE_POLICIES)}.")
     self.method = methods.build(config, info)
     self.hash = config_hash(config)
     self._step_options = parallel.step_compiler_options(config.train)
@@ -165,7 +211,8 @@ class Run:
     self._preview = m.preview and jax.jit(
         lambda s, b, r: m.preview(s, data.normalize(b, info.fields), r), out_shardings=out)
     self._translate = m.translate and jax.jit(
-        lambda s, b: m.translate(s, data.normalize(b, info.fields)), out_shardings=out)
+        lambda s, b, d: m.translate(s, data.normalize(b, info.fields), d),
+        static_argnums=2, out_shardings=out)
 
   def init_state(self):
     # Partitionable threefry makes XLA:CPU compile parameter initialisers ~5x
@@ -181,10 +228,23 @@ class Run:
     return ckpt.restore(abstract, step)
 
   def compile_train_step(self):
-    """The jitted, donated train step on normalised sharded batches."""
-    fields = self.info.fields
+    """The jitted, donated train step on normalised sharded batches. With
+    train.nonfinite=skip, a step whose new state or metrics hold a NaN/Inf
+    keeps the old state (only the step counter advances, so the data order
+    and resume stay as they were) and reports metrics["skipped"] = 1."""
+    fields, skip = self.info.fields, self.config.train.nonfinite == "skip"
+
+    def step(state, batch):
+      new, metrics = self.method.train_step(state, data.normalize(batch, fields))
+      if skip:
+        ok = checkpoint.all_finite((new, metrics))
+        new = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new,
+                           state.replace(step=new.step))
+        metrics = dict(metrics, skipped=1.0 - ok.astype(jnp.float32))
+      return new, metrics
+
     return jax.jit(
-        lambda s, b: self.method.train_step(s, data.normalize(b, fields)),
+        step,
         in_shardings=(self.state_sharding, parallel.data_sharded(self.mesh)),
         out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),
         donate_argnums=0, compiler_options=self._step_options)
@@ -203,13 +263,19 @@ class Run:
       out.append(np.asarray(self._generate(state, key, n, y)))
     return np.concatenate(out)
 
-  def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32) -> np.ndarray:
+  def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
+                direction: str = "AtoB") -> np.ndarray:
     """One image of any size: `inputs` maps the method's input fields (input,
     mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
-    computed tile by tile when larger than `tile` (images.tiled)."""
+    computed tile by tile when larger than `tile` (images.tiled). Two-way
+    translators (CycleGAN) also take direction="BtoA"."""
     if self._translate is None:
       raise ValueError(f"Method {self.config.method!r} does not translate images.")
-    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh))
+    if direction not in self.method.directions:
+      raise ValueError(f"Method {self.config.method!r} translates "
+                       f"{' and '.join(self.method.directions)} only (got --direction "
+                       f"{direction}).")
+    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
     return images.tiled(fn, inputs, tile, overlap, self.method.multiple, self.method.scale)
 
   def preview(self, state, batch, seed: int):

@@ -23,6 +23,21 @@ def load_config(name: str, arg: str):
   return config_lib.load(os.path.join(ROOT, "configs", f"{name}.py") + f":{arg}")
 
 
+def smoke(name, overrides=None, **train):
+  """configs/<name>.py:smoke with flattened `overrides` ({"optim.lr": 1e-4})
+  and train.<key>=value keywords."""
+  cfg = load_config(name, "smoke")
+  cfg.update_from_flattened_dict(overrides or {})
+  cfg.train.update(train)
+  return cfg
+
+
+def assert_trees_close(a, b, **kw):
+  import numpy as np
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
+
+
 @pytest.fixture
 def config_loader():
   return load_config

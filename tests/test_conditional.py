@@ -14,15 +14,7 @@ from PIL import Image
 
 from genjax import data, images, models, run, sample, workdir
 from genjax.models import layers
-from tests.conftest import load_config, run_module
-from tests.test_train import assert_trees_close
-
-
-def smoke(name, overrides=None, **train):
-  cfg = load_config(name, "smoke")
-  cfg.update_from_flattened_dict(overrides or {})
-  cfg.train.update(train)
-  return cfg
+from tests.conftest import assert_trees_close, load_config, run_module, smoke
 
 
 def test_conditional_batchnorm_is_batchnorm_with_per_class_gain_and_bias():

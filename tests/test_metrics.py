@@ -81,6 +81,10 @@ def test_psnr_and_l1_known_values():
   b = a + 0.1
   np.testing.assert_allclose(metrics.psnr(a, b), 10 * np.log10(4 / 0.01), rtol=1e-5)
   np.testing.assert_allclose(metrics.l1(a, b), 0.1, rtol=1e-6)
+  # identical images (a flat patch, the kept pixels of an inpainted one): capped, not inf
+  np.testing.assert_array_equal(metrics.psnr(a, a), metrics.MAX_PSNR)
+  from genjax.methods import regression
+  np.testing.assert_array_equal(regression.psnr(a, a), metrics.MAX_PSNR)
 
 
 def test_ssim_matches_scikit_image():

@@ -3,14 +3,15 @@ to end (train, resume, translate folders of any size and mode, evaluate)."""
 import json
 import os
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
 
 from genjax import config_lib, data, images, run, workdir
 from genjax.data import tasks
-from tests.conftest import load_config, run_module
-from tests.test_train import assert_trees_close
+from genjax.methods import regression
+from tests.conftest import assert_trees_close, load_config, run_module
 
 
 def task_config(task, **extra):
@@ -54,6 +55,24 @@ def test_blur_grey_and_hole_degradations():
     assert (out["input"][m == 1] == 128).all() and (out["input"][m == 0] == x[m == 0]).all()
   with pytest.raises(ValueError, match="data.mask"):
     tasks.degrade("inpaint", x, rng, task_config("inpaint", mask="blobs"))
+
+
+def test_harmonize_recolours_only_the_pasted_region_and_is_scored_inside_it(tmp_path):
+  x = np.random.default_rng(0).integers(0, 256, (48, 48, 3), np.uint8)
+  out = tasks.degrade("harmonize", x, np.random.default_rng(4), task_config("harmonize"))
+  r = out["region"][..., 0] == 1
+  assert 0.005 < r.mean() < 0.6 and (out["input"][~r] == x[~r]).all()
+  assert np.abs(out["input"][r].astype(int) - x[r]).mean() > 5
+  wd = str(tmp_path / "h")
+  run.train_and_evaluate(smoke("harmonize"), wd)
+  result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
+  assert set(result["baselines"]) == {"input", "color_transfer"}
+  assert result["provenance"]["in_hole"]
+  r, state, _ = workdir.restore_workdir(wd)
+  m = np.zeros((40, 40, 1), np.uint8)
+  m[5:20, 5:20] = 1
+  y = images.to_uint8(r.translate(state, {"input": x[:40, :40], "region": m}))
+  np.testing.assert_allclose(y[m[..., 0] == 0], x[:40, :40][m[..., 0] == 0], atol=1)
 
 
 def test_photo_patches_hold_out_whole_photos():
@@ -116,7 +135,7 @@ def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
   assert any("eval/psnr" in r for r in rows)
 
 
-@pytest.mark.parametrize("task", ["sr2", "inpaint"])
+@pytest.mark.parametrize("task", ["sr2", "inpaint", "harmonize"])
 def test_translate_cli_handles_any_size_and_mode(task, tmp_path):
   wd = str(tmp_path / task)
   run.train_and_evaluate(smoke(task), wd)
@@ -133,20 +152,39 @@ def test_translate_cli_handles_any_size_and_mode(task, tmp_path):
     Image.fromarray(m).save(masks / name)
   args = ["genjax.translate", "--workdir", wd, "--input", str(src), "--output", str(dst),
           "--tile", "64", "--overlap", "8"]
-  proc = run_module(args + (["--mask", str(masks)] if task == "inpaint" else []))
+  masked = task in ("inpaint", "harmonize")
+  proc = run_module(args + (["--mask", str(masks)] if masked else []))
   assert proc.returncode == 0, proc.stderr[-3000:]
   factor = 2 if task == "sr2" else 1
   for name, (w, h) in (("grey.png", (50, 37)), ("alpha.png", (18, 21)), ("tall.jpg", (90, 300))):
     with Image.open(dst / name) as out:
       assert out.size == (w * factor, h * factor) and out.mode == "RGB"
-  if task == "inpaint":
+  if masked:
     missing = run_module(args)
     assert missing.returncode != 0 and "--mask" in missing.stderr
 
 
-def test_pixels_under_the_hole_are_ignored(tmp_path):
+def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.uniform(-1, 1, (2, 37, 50, 3)), jnp.float32)
+  known = jnp.ones((2, 37, 50, 1)).at[:, 10:20, 5:30].set(0.0)
+  f = regression.pushpull_fill(x, known)
+  np.testing.assert_allclose(f * known, x * known, atol=1e-6)
+  assert float(f.min()) >= -1 - 1e-6 and float(f.max()) <= 1 + 1e-6  # a convex blend
+  ramp = jnp.broadcast_to(jnp.linspace(-1, 1, 50)[None, None, :, None], (1, 37, 50, 1))
+  g = regression.pushpull_fill(ramp, known[:1])
+  hole = np.asarray(known[0, ..., 0]) == 0
+  assert np.abs(np.asarray(g - ramp)[0, ..., 0][hole]).mean() < 0.15  # close to the ramp
+  np.testing.assert_allclose(regression.pushpull_fill(jnp.full_like(x, 0.3), known), 0.3,
+                             atol=1e-6)
+
+
+@pytest.mark.parametrize("fill", ["grey", "pushpull"])
+def test_pixels_under_the_hole_are_ignored(fill, tmp_path):
   wd = str(tmp_path / "inpaint")
-  run.train_and_evaluate(smoke("inpaint"), wd)
+  cfg = smoke("inpaint")
+  cfg.regression.fill = fill
+  run.train_and_evaluate(cfg, wd)
   r, state, _ = workdir.restore_workdir(wd)
   rng = np.random.default_rng(0)
   x = rng.integers(0, 255, (40, 40, 3), np.uint8)

@@ -6,9 +6,11 @@ Every source has `len(source)`, `fields` (name -> data.Field), `class_names`
 size and channel count, so the pipeline never sees anything else.
 """
 import functools
+import hashlib
 import os
 from typing import Sequence
 
+import ml_collections
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -306,6 +308,20 @@ class FolderSource:
     self.fields = _fields(cfg, bool(classes))
     self.cfg = cfg
 
+  @staticmethod
+  def manifest(cfg) -> dict:
+    """{path relative to data.path: sha256 of the file's bytes} of every image
+    listed (all splits): what a resumed run checks the folder against."""
+    root = os.path.expanduser(cfg.path)
+    out = {}
+    for path, _ in list_images(root)[1]:
+      h = hashlib.sha256()
+      with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+          h.update(chunk)
+      out[os.path.relpath(path, root)] = h.hexdigest()[:16]
+    return out
+
   def __len__(self):
     return len(self.files)
 
@@ -329,6 +345,133 @@ class FolderSource:
 
 
 SOURCES["folder"] = FolderSource
+
+
+class PairedFolder:
+  """Aligned (input, target) images for pix2pix-style training, under
+  data.path, or data.path/<split>/ where that exists (the pix2pix datasets
+  ship train/ val/ test/): either A/ and B/ sub-folders whose files share
+  names up to the extension (A -> `input`, B -> `image`), or side-by-side
+  images with A on the left half and B on the right (pix2pix's AB layout).
+  Without split folders a fixed data.holdout_fraction is held out."""
+  class_names = None
+
+  def __init__(self, cfg, split):
+    root = os.path.expanduser(cfg.path)
+    if not os.path.isdir(root):
+      raise FileNotFoundError(f"Paired image folder {root!r} (config key data.path) does "
+                              "not exist.")
+    base = os.path.join(root, split)
+    split_dirs = os.path.isdir(base)
+    base = base if split_dirs else root
+    a_dir, b_dir = os.path.join(base, "A"), os.path.join(base, "B")
+    if os.path.isdir(a_dir) and os.path.isdir(b_dir):
+      side = {d: {os.path.splitext(os.path.relpath(p, d))[0]: p for p, _ in list_images(d)[1]}
+              for d in (a_dir, b_dir)}
+      for d, other in ((a_dir, b_dir), (b_dir, a_dir)):
+        alone = sorted(side[d].keys() - side[other].keys())
+        if alone:
+          raise ValueError(f"{len(alone)} image(s) in {d!r} have no partner of the same "
+                           f"name in {other!r} (e.g. {alone[0]}); add or remove them.")
+      pairs = [(side[a_dir][k], side[b_dir][k]) for k in sorted(side[a_dir])]
+    else:
+      pairs = [(p, None) for p, _ in list_images(base)[1]]
+    if not pairs:
+      raise FileNotFoundError(f"No image pairs under {base!r} (config key data.path): give "
+                              "A/ and B/ folders with matching names or side-by-side AB images.")
+    held = "test" if split in ("val", "validation") else split  # no split folders
+    idx = np.arange(len(pairs)) if split_dirs else holdout_split(len(pairs), held,
+                                                                 cfg.holdout_fraction)
+    self.pairs = [pairs[i] for i in idx]
+    self.fields = {"input": fields_lib.image(cfg.image_size, cfg.channels),
+                   "image": fields_lib.image(cfg.image_size, cfg.channels)}
+    self.cfg = cfg
+
+  manifest = FolderSource.manifest
+
+  def __len__(self):
+    return len(self.pairs)
+
+  def _pair(self, a_path, b_path):
+    cfg = self.cfg
+    halves = []
+    for path in (a_path, b_path) if b_path else (a_path,):
+      try:
+        with Image.open(path) as img:
+          img.load()
+          halves.append(_decode(img))
+      except (OSError, SyntaxError) as e:
+        raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
+                         "(data.path).") from None
+    if b_path is None:  # side by side: A | B
+      w, h = halves[0].size
+      halves = [halves[0].crop((0, 0, w // 2, h)), halves[0].crop((w // 2, 0, w // 2 * 2, h))]
+    return [prepare_image(x, cfg.image_size, cfg.channels, cfg.crop, cfg.crop_size,
+                          where=a_path) for x in halves]
+
+  def get(self, indices):
+    pairs = [self._pair(*self.pairs[i]) for i in np.asarray(indices).tolist()]
+    return {"input": np.stack([a for a, _ in pairs]), "image": np.stack([b for _, b in pairs])}
+
+
+SOURCES["paired_folder"] = PairedFolder
+
+
+class Unpaired:
+  """Two image domains as one source for unpaired translation: example i is
+  A[i] (field `input`) and B[perm[i]] (field `image`), perm a fixed random
+  permutation, i running over the larger domain (the smaller one wraps)."""
+  class_names = None
+  aligned = False  # input[i] and image[i] are not a pair
+
+  def __init__(self, a, b):
+    self.a, self.b = a, b
+    self.n = max(len(a), len(b))
+    self.perm = np.random.default_rng(HOLDOUT_SEED).permutation(self.n)
+    self.fields = {"input": a.fields["image"], "image": b.fields["image"]}
+
+  def __len__(self):
+    return self.n
+
+  def get(self, indices):
+    i = np.asarray(indices)
+    return {"input": self.a.get(i % len(self.a))["image"],
+            "image": self.b.get(self.perm[i] % len(self.b))["image"]}
+
+
+def _domains(split):
+  if split not in ("train", "test"):
+    raise ValueError(f"Unpaired sources have splits train and test (data.split / "
+                     f"data.eval_split), not {split!r}.")
+  return f"{split}A", f"{split}B"
+
+
+def unpaired_folder(cfg, split):
+  """data.path holding trainA/ trainB/ testA/ testB/ (the CycleGAN datasets'
+  layout), one image folder per domain and split."""
+  sides = []
+  for name in _domains(split):
+    path = os.path.join(os.path.expanduser(cfg.path), name)
+    if not os.path.isdir(path):
+      raise FileNotFoundError(f"No folder {path!r}: data.path of an unpaired folder holds "
+                              "trainA/, trainB/, testA/ and testB/ (config key data.path).")
+    side = ml_collections.ConfigDict(cfg.to_dict())
+    side.update(path=path, holdout_fraction=0.0)
+    sides.append(FolderSource(side, "all"))
+  return Unpaired(*sides)
+
+
+unpaired_folder.manifest = FolderSource.manifest
+SOURCES["unpaired_folder"] = unpaired_folder
+
+
+def unpaired_tfds(cfg, split):
+  """A TFDS dataset with one split per domain, e.g. cycle_gan/horse2zebra
+  (trainA, trainB, testA, testB)."""
+  return Unpaired(*(TFDSSource(cfg, name) for name in _domains(split)))
+
+
+SOURCES["unpaired_tfds"] = unpaired_tfds
 
 
 # scikit-image's bundled photos (files inside its wheel). The held-out ones are
@@ -424,6 +567,13 @@ def first_per_class(source, n: int) -> Subset:
                            for i in range(0, len(source), 1000)])
   keep = np.concatenate([np.flatnonzero(labels == c)[:n] for c in np.unique(labels)])
   return Subset(source, np.sort(keep))
+
+
+def file_manifest(cfg):
+  """{relative path: content hash} of the files a file-backed source (data.path)
+  reads, or None for other sources."""
+  fn = getattr(SOURCES[cfg.source], "manifest", None)
+  return fn(cfg) if fn else None
 
 
 def build_source(cfg, split: str):

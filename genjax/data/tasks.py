@@ -5,9 +5,18 @@ data.task: denoise (Gaussian noise, data.noise_std on 0..255), sr2 / sr4
 (bicubic down-sampling by 2 / 4: the input is smaller), deblur (Gaussian blur,
 data.blur_sigma), colorize (grey input, colour target), inpaint (holes:
 data.mask = boxes | strokes; a `mask` field, 1 = hole, and the input's pixels
-under the hole set to grey). The degradation of example i is seeded by i alone,
-so the batch at step s stays a pure function of (seed, s).
+under the hole set to grey), harmonize (composition: a region, data.mask =
+boxes | strokes, given another colour cast, as when pasted from another photo;
+a `region` field, 1 = the pasted region, whose pixels stay in the input),
+edges (the image's outlines, white on black: edges -> image translation such
+as edges2digits), thin2thick (the image -> its strokes dilated: a known
+mapping for unpaired translation, data.unpaired). The degradation of example
+i is seeded by i alone, so the batch at step s stays a pure function of
+(seed, s).
 """
+import functools
+import os
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -62,29 +71,100 @@ def colorize(x, rng, cfg):
   return {"input": _arr(_pil(x).convert("L"))}
 
 
-def hole_mask(h, w, rng, kind: str = "boxes") -> np.ndarray:
-  """uint8 (h, w, 1), 1 = hole: 1-3 random boxes (10-40% of each side) or 1-4
-  free-form strokes (thick random polylines)."""
+@DEGRADATIONS.register("edges")
+def edges(x, rng, cfg):
+  """Binary outlines: the grey image's morphological gradient (3x3 max - min)
+  above a quarter of the range."""
+  del rng, cfg
+  grey = _pil(x).convert("L")
+  grad = np.asarray(grey.filter(ImageFilter.MaxFilter(3)), np.int16) - np.asarray(
+      grey.filter(ImageFilter.MinFilter(3)), np.int16)
+  return {"input": np.where(grad > 64, np.uint8(255), np.uint8(0))[..., None]}
+
+
+@DEGRADATIONS.register("thin2thick")
+def thin2thick(x, rng, cfg):
+  """Domain A: the image; domain B: its strokes dilated (3x3 max filter). A
+  task whose true mapping is known; trained unpaired (data.unpaired)."""
+  del rng, cfg
+  return {"input": x, "image": _arr(_pil(x).filter(ImageFilter.MaxFilter(3)))}
+
+
+@functools.lru_cache(maxsize=4)
+def _mask_files(path: str):
+  names = sorted(n for n in os.listdir(path) if not n.startswith(".")
+                 and n.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")))
+  if not names:
+    raise FileNotFoundError(f"No mask images in {path!r} (config key data.mask_path).")
+  return [os.path.join(path, n) for n in names]
+
+
+def _folder_mask(h, w, rng, path: str) -> np.ndarray:
+  """A random mask file (white = hole), randomly flipped, resized to (h, w)."""
+  if not path or not os.path.isdir(path):
+    raise FileNotFoundError(f"data.mask=folder needs data.mask_path, a folder of mask images "
+                            f"(white = hole); got {path!r}.")
+  files = _mask_files(path)
+  with Image.open(files[rng.integers(len(files))]) as m:
+    m = m.convert("L").resize((w, h), Image.NEAREST)
+  a = np.asarray(m) > 127
+  if rng.integers(2):
+    a = a[:, ::-1]
+  if rng.integers(2):
+    a = a[::-1]
+  return np.ascontiguousarray(a, np.uint8)[..., None]
+
+
+def hole_mask(h, w, rng, kind: str = "boxes", path: str = "", scale: int = 0) -> np.ndarray:
+  """uint8 (h, w, 1), 1 = hole: per scale x scale window of the image (the
+  training patch side, data.image_size; 0 = the whole image), 1-3 random boxes
+  (10-40% of the window's side each) or 1-4 free-form strokes (thick random
+  polylines within a window); or a file of the mask folder `path` (kind
+  "folder"). So a whole held-out image gets holes of the sizes and density
+  the model was trained on, not holes scaled to the image."""
+  if kind == "folder":
+    return _folder_mask(h, w, rng, path)
+  sh, sw = (min(s, scale or s) for s in (h, w))
+  windows = max(1, round(h * w / (sh * sw)))
   img = Image.new("L", (w, h), 0)
   draw = ImageDraw.Draw(img)
   if kind == "boxes":
-    for _ in range(rng.integers(1, 4)):
-      bh, bw = (int(rng.uniform(0.1, 0.4) * s) + 1 for s in (h, w))
+    for _ in range(rng.integers(1, 4) * windows):
+      bh, bw = int(rng.uniform(0.1, 0.4) * sh) + 1, int(rng.uniform(0.1, 0.4) * sw) + 1
       y, x = rng.integers(0, h - bh + 1), rng.integers(0, w - bw + 1)
       draw.rectangle([x, y, x + bw - 1, y + bh - 1], fill=1)
   elif kind == "strokes":
-    for _ in range(rng.integers(1, 5)):
-      pts = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(rng.integers(2, 6))]
-      draw.line(pts, fill=1, width=max(1, int(rng.uniform(0.04, 0.12) * min(h, w))))
+    for _ in range(rng.integers(1, 5) * windows):
+      y0, x0 = rng.integers(0, h - sh + 1), rng.integers(0, w - sw + 1)
+      pts = [(x0 + float(rng.uniform(0, sw)), y0 + float(rng.uniform(0, sh)))
+             for _ in range(rng.integers(2, 6))]
+      draw.line(pts, fill=1, width=max(1, int(rng.uniform(0.04, 0.12) * min(sh, sw))))
   else:
-    raise ValueError(f"Unknown data.mask {kind!r}; use boxes or strokes.")
+    raise ValueError(f"Unknown data.mask {kind!r}; use boxes, strokes or folder.")
   return np.asarray(img, np.uint8)[..., None]
+
+
+def _mask(x, rng, cfg):
+  return hole_mask(x.shape[0], x.shape[1], rng, cfg.mask, cfg.get("mask_path", ""),
+                   cfg.image_size)
 
 
 @DEGRADATIONS.register("inpaint")
 def inpaint(x, rng, cfg):
-  mask = hole_mask(x.shape[0], x.shape[1], rng, cfg.mask)
+  mask = _mask(x, rng, cfg)
   return {"input": np.where(mask == 1, np.uint8(128), x), "mask": mask}
+
+
+@DEGRADATIONS.register("harmonize")
+def harmonize(x, rng, cfg):
+  """The region's colours changed as a pasted part's would be: per channel
+  gain 0.6-1.4 and offset -40..40 (0..255), then gamma 0.7-1.4."""
+  region = _mask(x, rng, cfg)
+  c = x.shape[-1]
+  v = x.astype(np.float64) * rng.uniform(0.6, 1.4, c) + rng.uniform(-40, 40, c)
+  v = 255.0 * (np.clip(v, 0, 255) / 255.0) ** rng.uniform(0.7, 1.4)
+  pasted = np.clip(np.round(v), 0, 255).astype(np.uint8)
+  return {"input": np.where(region == 1, pasted, x), "region": region}
 
 
 def degrade(task: str, x, rng, cfg) -> dict:
@@ -92,8 +172,11 @@ def degrade(task: str, x, rng, cfg) -> dict:
 
 
 class PairedTask:
-  """A source's examples as (input, image) pairs: `image` is the clean target,
-  `input` its degradation (and `mask` for inpainting); labels pass through."""
+  """A source's examples as (input, image) pairs: `image` is the clean target
+  (or the task's own target, e.g. thin2thick's dilated image), `input` its
+  degradation (and `mask` for inpainting); labels pass through. With
+  data.unpaired the targets come from other examples (a fixed permutation):
+  two domains for unpaired translation, never seen as aligned pairs."""
 
   def __init__(self, source, cfg):
     self.source, self.cfg, self.task = source, cfg, cfg.task
@@ -102,8 +185,17 @@ class PairedTask:
     probe = degrade(self.task, np.zeros(target.shape, np.uint8), np.random.default_rng(0), cfg)
     self.fields = dict(source.fields)
     self.fields["input"] = fields_lib.Field("image", probe["input"].shape)
-    if "mask" in probe:
-      self.fields["mask"] = fields_lib.Field("mask", probe["mask"].shape)
+    if "image" in probe:  # the task's own target
+      self.fields["image"] = fields_lib.Field("image", probe["image"].shape)
+    self.partner = None
+    if cfg.get("unpaired"):
+      self.partner = np.random.default_rng([TASK_SEED, len(source)]).permutation(len(source))
+      if "label" in self.fields:  # a label would belong to one domain only
+        del self.fields["label"]
+        self.class_names = None
+    for key in ("mask", "region"):
+      if key in probe:
+        self.fields[key] = fields_lib.Field("mask", probe[key].shape)
 
   def __len__(self):
     return len(self.source)
@@ -115,4 +207,10 @@ class PairedTask:
             for x, i in zip(batch["image"], indices)]
     for key in outs[0]:
       batch[key] = np.stack([o[key] for o in outs])
+    if self.partner is not None:  # domain B from other examples
+      other = self.source.get(self.partner[indices])["image"]
+      batch["image"] = np.stack([degrade(self.task, x, np.random.default_rng(
+          [TASK_SEED, int(j)]), self.cfg).get("image", x) for x, j in
+          zip(other, self.partner[indices])])
+      batch.pop("label", None)
     return batch

@@ -3,8 +3,9 @@
 compared with their originals by PSNR, SSIM and L1 (inside the holes for
 inpainting), beside baselines that need no training: the degraded input
 itself (bicubic upsampling for super-resolution, the grey image for
-colourisation), non-local means (denoising), mean fill and biharmonic
-inpainting."""
+colourisation), non-local means (denoising), mean fill, push-pull and
+biharmonic inpainting, colour transfer (harmonisation). Inpainting and harmonisation are
+scored inside the hole / pasted region."""
 import json
 import os
 import time
@@ -16,6 +17,8 @@ from PIL import Image
 
 from genjax import data, images, metrics
 from genjax.data import tasks
+from genjax.methods.regression import pushpull_fill
+from genjax.metrics.extractors import build_extractor
 from genjax.evaluators.common import Evaluator
 
 EVAL_SEED = 7
@@ -31,7 +34,7 @@ def image_metrics(out, target, mask=None) -> dict:
   else:
     m = jnp.asarray(mask[None], jnp.float32)
     n = jnp.sum(m) * a.shape[-1]
-    result.update(psnr=float(10 * jnp.log10(4.0 / (jnp.sum(m * (a - b) ** 2) / n))),
+    result.update(psnr=float(metrics.psnr_from_mse(jnp.sum(m * (a - b) ** 2) / n)),
                   l1=float(jnp.sum(m * jnp.abs(a - b)) / n))
   return result
 
@@ -51,24 +54,38 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
                                      sigma=cfg.noise_std / 255.0, patch_size=5,
                                      patch_distance=6, fast_mode=True, channel_axis=-1)
     out["nl_means"] = np.clip(np.round(f * 255), 0, 255).astype(np.uint8)
+  if task == "harmonize":  # Reinhard-style colour transfer: region statistics -> the rest's
+    region = pair["region"][..., 0] == 1
+    v = base.astype(np.float64)
+    inside, outside = v[region], v[~region]
+    v[region] = ((inside - inside.mean(0)) / (inside.std(0) + 1e-6) * outside.std(0)
+                 + outside.mean(0))
+    out["color_transfer"] = np.clip(np.round(v), 0, 255).astype(np.uint8)
   if task == "inpaint":
     hole = pair["mask"][..., 0] == 1
     fill = base.copy()
     fill[hole] = np.round(base[~hole].mean(0)).astype(np.uint8)
     f = restoration.inpaint_biharmonic(base / 255.0, hole, channel_axis=-1)
+    pp = pushpull_fill(jnp.asarray(base[None] / 127.5 - 1.0, jnp.float32),
+                       jnp.asarray(~hole[None, ..., None], jnp.float32))[0]
     out = {"mean_fill": fill,
+           "pushpull": np.clip(np.round((np.asarray(pp) + 1.0) * 127.5), 0, 255).astype(np.uint8),
            "biharmonic": np.clip(np.round(f * 255), 0, 255).astype(np.uint8)}
   return out
 
 
 class PairedEvaluator(Evaluator):
   """config.evals.paired: every, split ("" = data.eval_split), max_images (0 =
-  all), tile, overlap. Writes workdir/eval/paired_<step>.json and `paired/*`
-  rows (the method's and each baseline's PSNR)."""
+  all), tile, overlap, classifier (a classifier run's workdir, or ""). Writes
+  workdir/eval/paired_<step>.json and `paired/*` rows (the method's and each
+  baseline's PSNR). With a classifier and a labelled source it also reports,
+  for the outputs, the inputs and the targets (the bound): `accuracy`, the
+  share the classifier assigns to their image's label, and `fid`, the Fréchet
+  distance of its features to the targets' (target-domain realism)."""
   requires = "translate"
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
-               overlap=32):
+               overlap=32, classifier=""):
     cfg = run.config.data
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
     self.task, self.tile, self.overlap = cfg.task, tile, overlap
@@ -76,15 +93,36 @@ class PairedEvaluator(Evaluator):
     clean_cfg = ml_collections.ConfigDict(cfg.to_dict())
     clean_cfg.task = ""
     source = data.build_source(clean_cfg, self.split)
+    if not getattr(source, "aligned", True):
+      raise ValueError(
+          f"data.source={cfg.source!r} holds unpaired domains: there are no aligned targets to "
+          "score translations against. Translate the test images (genjax.translate) and "
+          "compare them with the target domain: genjax.evaluate --samples OUT_DIR "
+          "--reference testB_DIR --extractor ...")
+    self.labels, inputs = None, None
     if hasattr(source, "whole_images"):
       targets = source.whole_images()
     else:
-      targets = list(source.get(np.arange(len(source)))["image"])
+      examples = source.get(np.arange(len(source)))
+      targets = list(examples["image"])
+      self.labels = examples.get("label")
+      inputs = examples.get("input")  # a paired source (paired_folder): its own inputs
+    self.classifier = None
+    if classifier:
+      if self.labels is None:
+        raise ValueError("evals.paired.classifier needs a labelled data source.")
+      self.classifier = build_extractor(f"classifier:{classifier}")
+      self.labels = self.labels[:max_images or None]
     s = run.method.scale  # super-resolution targets: whole multiples of the factor
     self.targets = [t[:t.shape[0] // s * s, :t.shape[1] // s * s]
                     for t in targets[:max_images or None]]
-    self.pairs = [tasks.degrade(self.task, t, np.random.default_rng([EVAL_SEED, k]), cfg)
-                  for k, t in enumerate(self.targets)]
+    if inputs is not None:
+      self.pairs = [{"input": x} for x in inputs[:len(self.targets)]]
+    else:
+      self.pairs = [tasks.degrade(self.task, t, np.random.default_rng([EVAL_SEED, k]), cfg)
+                    for k, t in enumerate(self.targets)]
+    # A task with its own target (thin2thick: the true mapping) is scored against it.
+    self.targets = [p.pop("image", t) for p, t in zip(self.pairs, self.targets)]
     self.baselines = None
 
   def _baselines(self):
@@ -93,21 +131,29 @@ class PairedEvaluator(Evaluator):
       per = {}
       for pair, target in zip(self.pairs, self.targets):
         for name, out in baselines(self.task, pair, target.shape, self.run.config.data).items():
-          per.setdefault(name, []).append(image_metrics(out, target, pair.get("mask")))
+          per.setdefault(name, []).append(image_metrics(out, target, _inside(pair)))
       self.baselines = {name: _mean(rows) for name, rows in per.items()}
     return self.baselines
 
   def __call__(self, state, step: int) -> dict:
     t0 = time.time()
-    rows = []
+    rows, outputs = [], []
     for pair, target in zip(self.pairs, self.targets):
-      out = self.run.translate(state, pair, self.tile, self.overlap)
-      rows.append(image_metrics(images.to_uint8(out), target, pair.get("mask")))
+      outputs.append(images.to_uint8(self.run.translate(state, pair, self.tile, self.overlap)))
+      rows.append(image_metrics(outputs[-1], target, _inside(pair)))
     result = {"task": self.task, "method": _mean(rows), "baselines": self._baselines(),
               "per_image": rows, "num_images": len(rows)}
+    if self.classifier is not None:
+      inputs = [np.asarray(Image.fromarray(p["input"][..., 0] if p["input"].shape[-1] == 1
+                                           else p["input"]).resize(t.shape[1::-1])
+                           ).reshape(t.shape) for p, t in zip(self.pairs, self.targets)]
+      result["classifier"] = self._judge({"method": outputs, "input": inputs,
+                                          "target": self.targets})
+      result["method"].update(class_accuracy=result["classifier"]["method"]["accuracy"],
+                              fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        in_hole=self.task == "inpaint", wall_time_s=time.time() - t0)
+        in_hole=_inside(self.pairs[0]) is not None, wall_time_s=time.time() - t0)
     os.makedirs(os.path.join(self.workdir, "eval"), exist_ok=True)
     with open(os.path.join(self.workdir, "eval", f"paired_{step:06d}.json"), "w") as f:
       json.dump(result, f, indent=2)
@@ -116,6 +162,25 @@ class PairedEvaluator(Evaluator):
       row.update({f"{b}_{k}": v for b, m in result["baselines"].items() for k, v in m.items()})
       self.writer.write(step, row, prefix="paired/")
     return result
+
+
+  def _judge(self, sets: dict) -> dict:
+    """Per image set: the classifier's accuracy against the images' labels and
+    the Fréchet distance of its features to the targets' (classifier FID)."""
+    out, feats = {}, {}
+    for name, imgs in sets.items():
+      feats[name], probs = self.classifier(np.stack(imgs))
+      out[name] = {"accuracy": float(np.mean(np.argmax(probs, 1) == self.labels))}
+    stats = lambda f: (np.mean(f, 0), np.cov(np.asarray(f, np.float64), rowvar=False))
+    ref = stats(feats["target"])
+    for name in sets:
+      out[name]["fid"] = max(0.0, metrics.frechet_distance(*stats(feats[name]), *ref))
+    return out
+
+
+def _inside(pair):
+  """The pixels a task's metrics count: the hole or pasted region, or None (all)."""
+  return pair.get("mask", pair.get("region"))
 
 
 def _mean(rows):

@@ -3,7 +3,9 @@ info) and provides init_state, a pure train_step, optional held-out metrics
 (eval_step/finalize_eval), its predict functions (generate, ...) and preview,
 the image grid the train loop writes."""
 from genjax.methods.classifier import Classifier
+from genjax.methods.cyclegan import CycleGAN
 from genjax.methods.gan import GAN
+from genjax.methods.pix2pix import Pix2Pix
 from genjax.methods.regression import Regression
 from genjax.methods.vae import VAE
 from genjax.registry import Registry
@@ -13,6 +15,8 @@ METHODS["gan"] = GAN
 METHODS["vae"] = VAE
 METHODS["classifier"] = Classifier
 METHODS["regression"] = Regression
+METHODS["pix2pix"] = Pix2Pix
+METHODS["cyclegan"] = CycleGAN
 
 
 def build(config, info):

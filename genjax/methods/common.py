@@ -20,9 +20,10 @@ class Method:
   eval_step(state, batch, rng) -> sums over batch["valid"] rows, and
     finalize_eval(sums, image_shape) -> metrics: held-out metrics, or None.
   generate(state, rng, n, labels=None) -> n images in [-1, 1], or None.
-  translate(state, inputs) -> images in [-1, 1] for normalised inputs (dict of
-    the needed fields other than the target `image`), or None; with `scale`
-    (output / input size) and `multiple` (input sides must divide by it).
+  translate(state, inputs, direction="AtoB") -> images in [-1, 1] for normalised
+    inputs (dict of the needed fields other than the target `image`), or None;
+    with `scale` (output / input size), `multiple` (input sides must divide by
+    it) and `directions` (AtoB, and BtoA for two-way translators).
   preview(state, batch, rng) -> (rows, cols, H, W, C) images in [-1, 1] for the
     loop's grids (batch: fixed training examples), or None.
   """
@@ -32,6 +33,7 @@ class Method:
   finalize_eval = None
   generate = None
   translate = None
+  directions = ("AtoB",)
   preview = None
 
   def __init__(self, config, info):

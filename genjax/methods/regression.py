@@ -4,8 +4,13 @@ whole images of any size (restoration: denoising, super-resolution, deblurring,
 colourisation, inpainting).
 
 The network predicts a residual on a base image: the input resized to the
-target's size (bicubic) and given the target's channels; for inpainting the
-known pixels are kept and only the hole is predicted.
+target's size (bicubic) and given the target's channels (regression.residual,
+the default for restoration), or the output itself (residual=False:
+translations whose output looks unlike the input, such as edges -> photo; no
+tanh, whose saturation stalls an L1-driven generator, outputs are clipped
+when translating); for
+inpainting the known pixels are kept and only the hole is predicted; for
+harmonisation (a `region` field) only the region changes, its pixels seen.
 """
 import jax
 import jax.numpy as jnp
@@ -19,8 +24,35 @@ LOSSES = ("l1", "l2")
 RegressionState = common.NetState  # EMA params are used for evaluation and translation
 
 
-def base_image(inputs, out_shape):
-  """The input at the target's spatial size and channel count, in [-1, 1]."""
+FILLS = ("grey", "pushpull")
+
+
+def pushpull_fill(x, known):
+  """Holes filled smoothly from the known pixels (push-pull, Gortler et al.
+  1996): known colours and weights are summed over 2x2 blocks level by level
+  (weights clipped to 1), then each level's colour is completed from the
+  bilinearly upsampled coarser one where its weight is below 1. x: (n, h, w, c),
+  known: (n, h, w, 1) with 1 = known; any sizes."""
+  colours, weights = [x * known], [known]
+  while max(colours[-1].shape[1:3]) > 1:
+    c, w = colours[-1], weights[-1]
+    pool = lambda a: jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1),
+                                           "SAME")
+    c, w = pool(c), pool(w)
+    clipped = jnp.minimum(w, 1.0)
+    colours.append(c * clipped / jnp.maximum(w, 1e-8))
+    weights.append(clipped)
+  fill = colours[-1] / jnp.maximum(weights[-1], 1e-8)
+  for c, w in zip(colours[-2::-1], weights[-2::-1]):
+    up = jax.image.resize(fill, c.shape[:3] + fill.shape[3:], "linear")
+    fill = c + (1.0 - w) * up
+  return fill
+
+
+def base_image(inputs, out_shape, fill: str = "grey"):
+  """The input at the target's spatial size and channel count, in [-1, 1];
+  pixels under a hole (inputs["mask"] = 1) are ignored, whatever they hold,
+  and set to grey (0) or, with fill="pushpull", a smooth fill from the rest."""
   x = inputs["input"]
   n, h, w, c = out_shape
   if x.shape[1:3] != (h, w):
@@ -28,13 +60,16 @@ def base_image(inputs, out_shape):
   if x.shape[-1] != c:
     x = jnp.broadcast_to(x[..., :1], x.shape[:3] + (c,))
   if "mask" in inputs:
-    x = x * (1.0 - inputs["mask"])  # pixels under the hole are ignored, whatever they hold
+    known = 1.0 - inputs["mask"]
+    x = pushpull_fill(x, known) if fill == "pushpull" else x * known
   return x
 
 
 def psnr(a, b):
-  """PSNR per image for images in [-1, 1] (data range 2)."""
-  return 10.0 * jnp.log10(4.0 / jnp.mean(jnp.square(a - b), axis=(1, 2, 3)))
+  """PSNR per image for images in [-1, 1] (data range 2), capped at 100 dB as
+  metrics.psnr is: a flat patch reproduced exactly would otherwise be inf."""
+  mse = jnp.mean(jnp.square(a - b), axis=(1, 2, 3))
+  return jnp.minimum(10.0 * jnp.log10(4.0 / jnp.maximum(mse, 1e-30)), 100.0)
 
 
 class Regression(common.Method):
@@ -46,12 +81,16 @@ class Regression(common.Method):
     if "input" not in info.fields:
       raise ValueError("Method 'regression' needs paired examples: set data.task (denoise, "
                        "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
-    self.needs = ("input", "image") + (("mask",) if "mask" in info.fields else ())
+    self.masks = tuple(k for k in ("mask", "region") if k in info.fields)
+    self.needs = ("input", "image") + self.masks
     self.out_shape = info.fields["image"].shape
     self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
     self.model = models.build(config.model, out_channels=self.out_shape[-1])
     if config.regression.loss not in LOSSES:
       raise ValueError(f"Unknown regression.loss {config.regression.loss!r}; use l1 or l2.")
+    self.fill = config.regression.get("fill", "grey")
+    if self.fill not in FILLS:
+      raise ValueError(f"Unknown regression.fill {self.fill!r}; use {' or '.join(FILLS)}.")
     self.tx = common.make_optimizer(config.optim)
     self.images_per_step = config.train.batch_size
 
@@ -65,16 +104,18 @@ class Regression(common.Method):
 
   def _net_input(self, inputs):
     n, h, w, _ = inputs["input"].shape
-    base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]))
-    return jnp.concatenate([base, inputs["mask"]], -1) if "mask" in inputs else base
+    base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]),
+                      self.fill)
+    return jnp.concatenate([base] + [inputs[k] for k in self.masks], -1)
 
   def _predict(self, params, inputs):
     """The output image (scale x the input's size) for normalised inputs."""
     x = self._net_input(inputs)
     base = x[..., :self.out_shape[-1]]
-    out = base + self.model.apply({"params": params}, x)
-    if "mask" in inputs:  # keep the known pixels
-      out = base + inputs["mask"] * (out - base)
+    y = self.model.apply({"params": params}, x)
+    out = base + y if self.config.regression.get("residual", True) else y
+    for k in self.masks:  # keep the pixels outside the hole / region
+      out = base + inputs[k] * (out - base)
     return out
 
   def _loss(self, out, target):
@@ -95,9 +136,10 @@ class Regression(common.Method):
                "grad_norm": common.global_norm(grads)}
     return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics
 
-  def translate(self, state: RegressionState, inputs):
+  def translate(self, state: RegressionState, inputs, direction: str = "AtoB"):
     """Outputs in [-1, 1], `scale` x the size of the normalised `inputs` (input,
     and mask if any) of any size whose sides are multiples of `multiple`."""
+    del direction  # one-way: Run.translate accepts only AtoB
     return jnp.clip(self._predict(state.ema_params, inputs), -1.0, 1.0)
 
   def eval_step(self, state: RegressionState, batch, rng):
@@ -117,5 +159,5 @@ class Regression(common.Method):
     """Rows: input (at the output's size), output, target; up to 8 examples."""
     del rng
     b = {k: v[:8] for k, v in batch.items() if k in self.needs}
-    base = base_image(b, b["image"].shape)
+    base = base_image(b, b["image"].shape, self.fill)
     return jnp.stack([base, self.translate(state, b), b["image"]])

@@ -8,7 +8,7 @@ image: PSNR, SSIM, L1 per image.
 memorization: nearest training images of samples vs of held-out data.
 """
 from genjax.metrics.fid import GaussianStats, frechet_distance
-from genjax.metrics.image import l1, paired_metrics, psnr, ssim
+from genjax.metrics.image import MAX_PSNR, l1, paired_metrics, psnr, psnr_from_mse, ssim
 from genjax.metrics.kid import kernel_inception_distance
 from genjax.metrics.memorization import closest_pairs_grid, memorization, nearest
 from genjax.metrics.prdc import precision_recall_density_coverage

@@ -9,9 +9,17 @@ import numpy as np
 from genjax import data
 
 
+MAX_PSNR = 100.0  # dB: an exact reproduction (MSE 0) scores this, not inf
+
+
+def psnr_from_mse(mse, data_range: float = 2.0):
+  """10 log10(range^2 / MSE), capped at MAX_PSNR so identical images (a flat
+  patch, the known pixels of an inpainted one) do not make means infinite."""
+  return jnp.minimum(10.0 * jnp.log10(data_range ** 2 / jnp.maximum(mse, 1e-30)), MAX_PSNR)
+
+
 def psnr(a, b, data_range: float = 2.0):
-  mse = jnp.mean(jnp.square(a - b), axis=(1, 2, 3))
-  return 10.0 * jnp.log10(data_range ** 2 / mse)
+  return psnr_from_mse(jnp.mean(jnp.square(a - b), axis=(1, 2, 3)), data_range)
 
 
 def l1(a, b):

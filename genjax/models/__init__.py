@@ -1,5 +1,5 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
-from genjax.models import classifier, dcgan, resnet, unet, vae
+from genjax.models import classifier, dcgan, patchgan, resnet, translator, unet, vae
 from genjax.registry import Registry
 
 MODELS = Registry("model", "<model>.name")
@@ -10,6 +10,8 @@ MODELS["resnet_discriminator"] = resnet.Discriminator
 MODELS["conv_vae"] = vae.ConvVAE
 MODELS["conv_classifier"] = classifier.ConvClassifier
 MODELS["unet"] = unet.UNet
+MODELS["patchgan"] = patchgan.PatchDiscriminator
+MODELS["resnet_translator"] = translator.ResnetTranslator
 
 
 def build(cfg, **overrides):

@@ -1,6 +1,6 @@
 """U-Net (Ronneberger et al. 2015) for image-to-image regression and pix2pix
 generators: fully convolutional, so it applies to any image whose sides are
-multiples of 2 ** (len(widths) - 1)."""
+multiples of `multiple`."""
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -12,8 +12,15 @@ from genjax.models.layers import Conv2D, ConvTranspose2D
 class UNet(nn.Module):
   """[Conv3 ReLU Conv3 ReLU] per level with widths[i]; stride-2 Conv4 down,
   ConvT4 up with the skip concatenated; a final Conv3 to out_channels, zero
-  initialised so an untrained net outputs 0 (a residual starts at identity)."""
+  initialised so an untrained net outputs 0 (a residual starts at identity).
+
+  patch > 1 folds each patch x patch block of pixels into channels first and
+  unfolds the output at the end (pixel (un)shuffle, as FFDNet does): the convs
+  then run at 1/patch the resolution with more channels, which is several
+  times cheaper per pixel, especially on CPUs, for the same receptive field.
+  """
   widths: Sequence[int] = (32, 64, 128)
+  patch: int = 1
   out_channels: int = 3
   conv_impl: str = "auto"
   dtype: Any = jnp.float32
@@ -21,12 +28,17 @@ class UNet(nn.Module):
   @property
   def multiple(self) -> int:
     """Input sides must be multiples of this."""
-    return 2 ** (len(self.widths) - 1)
+    return self.patch * 2 ** (len(self.widths) - 1)
 
   @nn.compact
   def __call__(self, x):
     kw = dict(dtype=self.dtype, impl=self.conv_impl, kernel_init=nn.initializers.he_normal())
     block = lambda h, w: nn.relu(Conv2D(w, 3, **kw)(nn.relu(Conv2D(w, 3, **kw)(h))))
+    p = self.patch
+    n, h, wd, c = x.shape
+    if p > 1:  # space to depth
+      x = x.reshape(n, h // p, p, wd // p, p, c).transpose(0, 1, 3, 2, 4, 5)
+      x = x.reshape(n, h // p, wd // p, p * p * c)
     skips = []
     for i, w in enumerate(self.widths):
       if i:
@@ -36,6 +48,9 @@ class UNet(nn.Module):
     for w, skip in zip(self.widths[-2::-1], skips[-2::-1]):
       x = nn.relu(ConvTranspose2D(w, 4, 2, 1, **kw)(x))
       x = block(jnp.concatenate([x, skip], -1), w)
-    x = Conv2D(self.out_channels, 3, dtype=self.dtype, impl=self.conv_impl,
-               kernel_init=nn.initializers.zeros)(x)
-    return x.astype(jnp.float32)
+    x = Conv2D(self.out_channels * p * p, 3, dtype=self.dtype, impl=self.conv_impl,
+               kernel_init=nn.initializers.zeros)(x).astype(jnp.float32)
+    if p > 1:  # depth to space
+      x = x.reshape(n, h // p, wd // p, p, p, self.out_channels).transpose(0, 1, 3, 2, 4, 5)
+      x = x.reshape(n, h, wd, self.out_channels)
+    return x
