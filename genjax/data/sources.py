@@ -288,6 +288,18 @@ def _decode(img: Image.Image) -> Image.Image:
   return img
 
 
+def open_image(path: str) -> Image.Image:
+  """A decoded image file (see _decode); an unreadable one is a ValueError
+  naming it."""
+  try:
+    with Image.open(path) as img:
+      img.load()
+      return _decode(img)
+  except (OSError, SyntaxError) as e:
+    raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
+                     "(data.path).") from None
+
+
 class FolderSource:
   """Images under `path`: each sub-folder is a class (or style), sorted by name
   (see list_images for top-level images, hidden files and links)."""
@@ -327,14 +339,8 @@ class FolderSource:
 
   def _load(self, path):
     cfg = self.cfg
-    try:
-      with Image.open(path) as img:
-        img.load()
-        return prepare_image(_decode(img), cfg.image_size, cfg.channels, cfg.crop,
-                             cfg.crop_size, where=path)
-    except (OSError, SyntaxError) as e:
-      raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
-                       "(data.path).") from None
+    return prepare_image(open_image(path), cfg.image_size, cfg.channels, cfg.crop,
+                         cfg.crop_size, where=path)
 
   def get(self, indices):
     picked = [self.files[i] for i in np.asarray(indices).tolist()]
@@ -394,15 +400,7 @@ class PairedFolder:
 
   def _pair(self, a_path, b_path):
     cfg = self.cfg
-    halves = []
-    for path in (a_path, b_path) if b_path else (a_path,):
-      try:
-        with Image.open(path) as img:
-          img.load()
-          halves.append(_decode(img))
-      except (OSError, SyntaxError) as e:
-        raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
-                         "(data.path).") from None
+    halves = [open_image(p) for p in ((a_path, b_path) if b_path else (a_path,))]
     if b_path is None:  # side by side: A | B
       w, h = halves[0].size
       halves = [halves[0].crop((0, 0, w // 2, h)), halves[0].crop((w // 2, 0, w // 2 * 2, h))]
