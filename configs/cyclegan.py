@@ -36,8 +36,9 @@ def get_config(arg: str = "thin2thick"):
   config.generator = dict(name="resnet_translator", widths=(64, 128, 256), blocks=9,
                           norm="instance")
   config.discriminator = dict(name="patchgan", widths=(64, 128, 256, 512), norm="instance")
-  config.optim_g = config_lib.adam(2e-4, 0.5)
-  config.optim_d = config_lib.adam(2e-4, 0.5)
+  # As in the paper: constant, then linear to zero over the second half.
+  config.optim_g = config_lib.adam(2e-4, 0.5, schedule="linear")
+  config.optim_d = config_lib.adam(2e-4, 0.5, schedule="linear")
   config.train = config_lib.train_config(batch_size=1, num_steps=200_000, log_every=100,
                                          sample_every=5000, checkpoint_every=5000,
                                          num_grid_samples=8)

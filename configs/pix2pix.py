@@ -31,8 +31,9 @@ def _adversarial(config, d_widths):
   config.method = "pix2pix"
   config.pix2pix = dict(gan_loss="ns", l1_weight=100.0, d_weight=0.5)
   config.discriminator = dict(name="patchgan", widths=d_widths, norm="instance")
-  config.optim = config_lib.adam(2e-4, 0.5)
-  config.optim_d = config_lib.adam(2e-4, 0.5)
+  # As in the paper: constant, then linear to zero over the second half.
+  config.optim = config_lib.adam(2e-4, 0.5, schedule="linear")
+  config.optim_d = config_lib.adam(2e-4, 0.5, schedule="linear")
   return config
 
 

@@ -144,9 +144,26 @@ def classifier_config(data: ml_collections.ConfigDict) -> ml_collections.ConfigD
   return config
 
 
-def adam(lr=2e-4, b1=0.5, b2=0.999) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict(dict(name="adam", lr=lr, b1=b1, b2=b2,
-                                        weight_decay=0.0, grad_clip=0.0))
+def adam(lr=2e-4, b1=0.5, b2=0.999, schedule="constant", **schedule_options
+         ) -> ml_collections.ConfigDict:
+  """An optimizer section (methods/common.make_optimizer): Adam and its
+  learning-rate schedule over train.num_steps (methods/common.learning_rate)."""
+  cfg = ml_collections.ConfigDict(dict(
+      name="adam", lr=lr, b1=b1, b2=b2, weight_decay=0.0, grad_clip=0.0,
+      schedule=schedule,    # constant | linear (to 0 from decay_start) | cosine
+      warmup_steps=0,       # linear warm-up from 0, in train steps
+      decay_start=0.5,      # linear: fraction of train.num_steps where the decay starts
+      final_lr=0.0,         # cosine: final learning rate as a fraction of lr
+  ))
+  cfg.update(schedule_options)
+  return cfg
+
+
+def optimizer_sections(cfg) -> list:
+  """Names of the config's optimizer sections (optim, optim_g, optim_d, ...):
+  the sections with an optimizer `name` and a learning rate `lr`."""
+  return sorted(k for k, v in cfg.items()
+                if isinstance(v, (dict, ml_collections.ConfigDict)) and "lr" in v and "name" in v)
 
 
 def smoke(cfg, num_steps=4):
@@ -260,6 +277,8 @@ def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     if key in ("cpu_scheduler", "cpu_conv_kernels", "nonfinite", "max_skips_in_row"):
       train.setdefault(key, value)
   d["data"] = {**_data_defaults().to_dict(), **d["data"]}
+  for name in optimizer_sections(d):  # schedules came later: constant is what ran
+    d[name] = {**adam().to_dict(), **d[name]}
   return ml_collections.ConfigDict(d)
 
 
@@ -298,8 +317,11 @@ def validate(cfg: ml_collections.ConfigDict):
   """Raises ValueError naming the key for a value out of its range (before a
   run writes anything): sizes, counts, schedules, fractions, learning rates."""
   checks = list(_RULES)
-  for name in ("optim", "optim_g", "optim_d"):
+  for name in optimizer_sections(cfg):
     checks.append((f"{name}.lr", lambda v: v > 0 and v < float("inf"), "a positive number"))
+    checks.append((f"{name}.warmup_steps", _NONNEGATIVE, ">= 0"))
+    checks.append((f"{name}.decay_start", lambda v: 0 <= v <= 1, "in [0, 1]"))
+    checks.append((f"{name}.final_lr", lambda v: 0 <= v <= 1, "in [0, 1] (a fraction of lr)"))
   for name in cfg.get("evals", {}):
     checks.append((f"evals.{name}.every", _NONNEGATIVE, ">= 0 (0 = off)"))
     checks.append((f"evals.{name}.batch_size", _POSITIVE, "positive"))

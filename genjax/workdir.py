@@ -19,14 +19,19 @@ from genjax import checkpoint, config_lib, data, images, methods, parallel
 CONFIG_FILE = "config.json"
 DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
 # Keys a resumed run may change. The first ones do not change what is computed
-# (train.cpu_conv_kernels changes float rounding only); the learning rates and
-# schedule keys change it on purpose (e.g. a lower learning rate after a
-# divergence) and every change is appended to workdir/history.jsonl.
+# (train.cpu_conv_kernels changes float rounding only); the learning rates of
+# every optimizer section (<section>.lr, e.g. lower after a divergence) and
+# train.num_steps (the length of a decaying schedule too) change it on purpose.
+# Every change is appended to workdir/history.jsonl.
 RESUMABLE_CHANGES = {
     "train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels", "train.log_every",
     "train.checkpoint_every", "train.sample_every", "train.keep_checkpoints",
-    "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row",
-    "optim.lr", "optim_g.lr", "optim_d.lr"}
+    "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row"}
+
+
+def resumable_changes(config) -> set:
+  """RESUMABLE_CHANGES and the learning rate of each of the config's optimizers."""
+  return RESUMABLE_CHANGES | {f"{name}.lr" for name in config_lib.optimizer_sections(config)}
 HISTORY_FILE = "history.jsonl"
 
 
@@ -61,10 +66,11 @@ def save(config, info: data.DataInfo, workdir: str):
     if config_hash(old) != config_hash(config):
       new, prev = _flatten(config), _flatten(old)
       changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
-      if set(changed) - RESUMABLE_CHANGES:
+      allowed = resumable_changes(config)
+      if set(changed) - allowed:
         raise ValueError(
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
-            f"Resume with the same config (only {', '.join(sorted(RESUMABLE_CHANGES))} "
+            f"Resume with the same config (only {', '.join(sorted(allowed))} "
             "may change) or use a new --workdir.")
       with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
         f.write(json.dumps({"time": time.time(), "config_hash": config_hash(config),

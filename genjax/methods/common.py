@@ -69,12 +69,47 @@ class Net:
   opt_state: Any
 
 
-def make_optimizer(cfg) -> optax.GradientTransformation:
-  """Adam / AdamW from an optim config (lr, b1, b2, weight_decay, grad_clip)."""
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def learning_rate(cfg, num_steps: int, updates_per_step: int = 1):
+  """optim.lr, or a schedule over the run's train steps: `constant`, `linear`
+  (constant until optim.decay_start x num_steps, then linear to zero at the
+  last step: pix2pix / CycleGAN) or `cosine` (to optim.final_lr x lr), each
+  after optim.warmup_steps of linear warm-up from zero. The optimizer's
+  update count (in its state, so a resumed run continues the schedule
+  exactly) is divided by `updates_per_step` (a GAN's n_critic D updates)."""
+  schedule, lr = cfg.get("schedule", "constant"), cfg.lr
+  warmup = int(cfg.get("warmup_steps", 0))
+  if schedule not in SCHEDULES:
+    raise ValueError(f"Unknown learning-rate schedule {schedule!r} (config key "
+                     f"optim*.schedule); use {', '.join(SCHEDULES)}.")
+  if schedule == "constant" and not warmup:
+    return lr
+  if schedule == "cosine":
+    fn = optax.warmup_cosine_decay_schedule(
+        0.0, lr, warmup, max(num_steps, warmup + 1), end_value=lr * cfg.get("final_lr", 0.0))
+  else:
+    rest = []
+    if schedule == "linear":
+      start = max(warmup, int(round(cfg.get("decay_start", 0.5) * num_steps)))
+      rest = [(start, optax.linear_schedule(lr, 0.0, max(1, num_steps - start)))]
+    parts = [(0, optax.linear_schedule(0.0, lr, warmup))] if warmup else []
+    parts += [(warmup, optax.constant_schedule(lr))] + rest
+    fn = optax.join_schedules([f for _, f in parts], [b for b, _ in parts[1:]])
+  if updates_per_step == 1:
+    return fn
+  return lambda count: fn(count // updates_per_step)
+
+
+def make_optimizer(cfg, num_steps: int, updates_per_step: int = 1) -> optax.GradientTransformation:
+  """Adam / AdamW from an optim config (lr and its schedule over `num_steps`
+  train steps, b1, b2, weight_decay, grad_clip)."""
+  lr = learning_rate(cfg, num_steps, updates_per_step)
   if cfg.name == "adam":
-    tx = optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2)
+    tx = optax.adam(lr, b1=cfg.b1, b2=cfg.b2)
   elif cfg.name == "adamw":
-    tx = optax.adamw(cfg.lr, b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay)
+    tx = optax.adamw(lr, b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay)
   else:
     raise ValueError(f"Unknown optimizer {cfg.name!r} (config key optim.name); "
                      "use adam or adamw.")

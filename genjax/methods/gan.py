@@ -81,8 +81,8 @@ class GAN(common.Method):
     k = {"num_classes": self.num_classes} if self.num_classes else {}
     self.G = models.build(config.generator, **k)
     self.D = models.build(config.discriminator, **k)
-    self.tx_g = common.make_optimizer(config.optim_g)
-    self.tx_d = common.make_optimizer(config.optim_d)
+    self.tx_g = common.make_optimizer(config.optim_g, config.train.num_steps)
+    self.tx_d = common.make_optimizer(config.optim_d, config.train.num_steps, self.n_critic)
     self.images_per_step = config.train.batch_size * self.n_critic
 
   def init_state(self, rng, batch) -> GANState:

@@ -57,7 +57,7 @@ class VAE(common.Method):
     if self.decoder not in ("bernoulli", "gaussian"):
       raise ValueError(f"Unknown decoder {self.decoder!r} (config key model.decoder); "
                        "use bernoulli or gaussian.")
-    self.tx = common.make_optimizer(config.optim)
+    self.tx = common.make_optimizer(config.optim, config.train.num_steps)
     self.images_per_step = config.train.batch_size
 
   def init_state(self, rng, batch) -> VAEState:
