@@ -52,7 +52,7 @@ class Local(Executor):
       while pending:
         done, pending = concurrent.futures.wait(pending, timeout=1.0,
                                                 return_when=concurrent.futures.FIRST_COMPLETED)
-        self.in_flight = sum(f.running() for f in pending)
+        self.in_flight = min(self.parallel, sum(f.running() for f in pending))
         yield None, None  # a heartbeat: the runner refreshes its progress line
         for f in done:
           task = futures[f]
