@@ -95,10 +95,13 @@ def test_statistics_match_hand_computed_values():
 def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   root = str(tmp_path / "s")
   study = smoke_study(seeds=(0, 1))
-  summary = studies.run_study(study, root, studies.Local(parallel=2))
+  studies.run_study(study, root, studies.Local(parallel=2))
+  summary = studies.run_study(study, root, studies.Local())  # a rerun skips finished cells
+  assert len(summary["sessions"]) == 2
   results = {(c, s): json.load(open(os.path.join(root, c, f"seed{s}", "study_cell.json")))
              for c in study.cells for s in study.seeds}
-  assert all(r["status"] == "done" and r["steps"] == 2 for r in results.values())
+  assert all(r["status"] == "done" and r["steps"] == 2 and r["attempts"] == 1
+             for r in results.values())
   rows = list(csv.DictReader(open(os.path.join(root, "summary.csv"))))
   assert [(r["cell"], r["metric"]) for r in rows] == [("beta=1", "eval/nats"),
                                                       ("beta=0.5", "eval/nats")]
@@ -134,14 +137,14 @@ def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
 
 
 def test_an_interrupted_study_resumes_its_cells_exactly(tmp_path):
-  """SIGTERM to a running study: the cell in flight saves and the study exits
-  75 with a summary; the rerun skips the finished cell and resumes the other
+  """SIGTERM to a running study: the cell in flight saves, no other cell
+  starts, and the study exits 75 with a summary; the rerun resumes the cell
   from its checkpoint to the same parameters as an uninterrupted run."""
   study_file = tmp_path / "half.py"
   study_file.write_text(
       "from genjax.studies import Study\n"
       "def get_study():\n"
-      f"  return Study(base={SMOKE!r}, cells={{'a': {{}}, 'b': {{'vae.beta': 0.5}}}},\n"
+      f"  return Study(base={SMOKE!r}, cells={{'a': {{'vae.beta': 0.5}}, 'b': {{}}}},\n"
       "               seeds=(0,), metrics={'eval/nats': 'lower'},\n"
       "               overrides={'train.num_steps': 200, 'train.checkpoint_every': 20,\n"
       "                          'train.log_every': 10, 'evals.heldout.every': 200})\n")
@@ -152,7 +155,7 @@ def test_an_interrupted_study_resumes_its_cells_exactly(tmp_path):
   proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
   try:
-    ckpts = root / "b" / "seed0" / "checkpoints"
+    ckpts = root / "a" / "seed0" / "checkpoints"
     deadline = time.time() + 420
     while not (ckpts.is_dir() and any(n.isdigit() and int(n) >= 20 for n in os.listdir(ckpts))):
       assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
@@ -164,22 +167,23 @@ def test_an_interrupted_study_resumes_its_cells_exactly(tmp_path):
       os.killpg(proc.pid, signal.SIGKILL)
       proc.wait()
   assert proc.returncode == 75, out
-  assert "Interrupted by SIGTERM: 1/2 cells done" in out
-  b = json.load(open(root / "b" / "seed0" / "study_cell.json"))
-  assert b["status"] == "preempted" and os.path.exists(root / "summary.md")
+  assert "Interrupted by SIGTERM: 0/2 cells done" in out
+  a = json.load(open(root / "a" / "seed0" / "study_cell.json"))
+  assert a["status"] == "preempted" and os.path.exists(root / "summary.md")
+  assert not os.path.exists(root / "b")  # not started after the signal
   saved = max(int(n) for n in os.listdir(ckpts) if n.isdigit())
   assert 20 <= saved < 200
 
   done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stdout + done.stderr
-  assert json.load(open(root / "a" / "seed0" / "study_cell.json"))["attempts"] == 1  # skipped
-  b = json.load(open(root / "b" / "seed0" / "study_cell.json"))
-  assert b["status"] == "done" and b["attempts"] == 2
-  assert f"Resumed {root / 'b' / 'seed0'} from step {saved}." in open(
-      root / "b" / "seed0" / "log.txt").read()
+  assert json.load(open(root / "b" / "seed0" / "study_cell.json"))["attempts"] == 1
+  a = json.load(open(root / "a" / "seed0" / "study_cell.json"))
+  assert a["status"] == "done" and a["attempts"] == 2
+  assert f"Resumed {root / 'a' / 'seed0'} from step {saved}." in open(
+      root / "a" / "seed0" / "log.txt").read()
   straight = run.train_and_evaluate(
-      studies.load_study(str(study_file)).config("b", 0), str(tmp_path / "straight"))
-  _, resumed, _ = workdir.restore_workdir(str(root / "b" / "seed0"))
+      studies.load_study(str(study_file)).config("a", 0), str(tmp_path / "straight"))
+  _, resumed, _ = workdir.restore_workdir(str(root / "a" / "seed0"))
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
 
 

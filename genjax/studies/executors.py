@@ -43,28 +43,29 @@ class Local(Executor):
     self.parallel, self.stopping = parallel, False
 
   def run(self, tasks):
-    tasks = list(tasks)
+    queue = list(tasks)
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(self.parallel, mp_context=ctx,
                                                 max_tasks_per_child=1) as pool:
-      futures = {pool.submit(run_task, t): t for t in tasks}
-      pending = set(futures)
-      while pending:
-        done, pending = concurrent.futures.wait(pending, timeout=1.0,
-                                                return_when=concurrent.futures.FIRST_COMPLETED)
-        self.in_flight = min(self.parallel, sum(f.running() for f in pending))
+      futures = {}
+      while queue or futures:
+        # Submit only as many as run: a task waiting in the pool's queue could
+        # not be taken back once the study is asked to stop.
+        while queue and len(futures) < self.parallel and not self.stopping:
+          task = queue.pop(0)
+          futures[pool.submit(run_task, task)] = task
+        if not futures:
+          break
+        done, _ = concurrent.futures.wait(futures, timeout=1.0,
+                                          return_when=concurrent.futures.FIRST_COMPLETED)
+        self.in_flight = len(futures) - len(done)
         yield None, None  # a heartbeat: the runner refreshes its progress line
         for f in done:
-          task = futures[f]
-          if f.cancelled():
-            continue
+          task = futures.pop(f)
           try:
             yield task, f.result()
           except Exception as e:  # a worker that died (killed, out of memory)
             yield task, _failed(task, e)
-        if self.stopping:
-          for f in pending:
-            f.cancel()
     self.in_flight = 0
 
   def stop(self):
