@@ -12,4 +12,5 @@ from genjax import config_lib
 def get_config(arg: str = "mnist"):
   config = config_lib.vae(arg)
   config.model.cond = "concat"
+  config.model.cond_layers = "input"  # input: one-hot beside z | all: label maps at every layer
   return config

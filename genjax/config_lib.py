@@ -242,6 +242,8 @@ def vae(arg: str = "mnist") -> ml_collections.ConfigDict:
                       decoder="bernoulli" if gray else "gaussian")
   config.vae = dict(
       beta=1.0,           # weight of the KL term (beta-VAE); likelihoods use beta=1
+      kl_warmup=0,        # steps over which the KL weight rises linearly from 0 to beta
+      free_bits=0.0,      # nats: each latent dimension's KL counts at least this in the loss
       binarize=True,      # Bernoulli decoder: threshold pixels at 0.5
       ema_decay=0.0,      # EMA of weights used for eval and sampling (0 = off)
       iwae_k=100,         # importance samples for the held-out IWAE bound (0 = off)
@@ -277,6 +279,10 @@ def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     if key in ("cpu_scheduler", "cpu_conv_kernels", "nonfinite", "max_skips_in_row"):
       train.setdefault(key, value)
   d["data"] = {**_data_defaults().to_dict(), **d["data"]}
+  if "vae" in d:  # KL warm-up, free bits and cond_layers came later: what ran
+    d["vae"] = {"kl_warmup": 0, "free_bits": 0.0, **d["vae"]}
+    if d["model"].get("cond", "none") != "none":
+      d["model"].setdefault("cond_layers", "input")
   for name in optimizer_sections(d):  # schedules came later: constant is what ran
     d[name] = {**adam().to_dict(), **d[name]}
   return ml_collections.ConfigDict(d)

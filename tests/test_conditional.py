@@ -85,6 +85,19 @@ def test_conditional_discriminators_depend_on_the_label(model, cond):
   assert a.shape == (2,) and a[0] == b[0] and a[1] != b[1]
 
 
+def test_cvae_decoder_takes_the_label_at_every_layer_with_cond_layers_all():
+  m = models.build(dict(name="conv_vae", widths=(8, 16), latent_dim=4, cond="concat",
+                        num_classes=10, cond_layers="all"))
+  x = jnp.zeros((2, 28, 28, 1))
+  v = m.init(jax.random.PRNGKey(0), x, jax.random.PRNGKey(1), jnp.zeros(2, jnp.int32))
+  dec = [k.shape for path, k in jax.tree_util.tree_leaves_with_path(v["params"])
+         if "dec_convs" in jax.tree_util.keystr(path) and k.ndim == 4]
+  assert [s[2] for s in dec] == [16 + 10, 8 + 10]  # each layer's input has 10 label maps
+  z = jnp.ones((2, 4))
+  a, b = (m.apply(v, z, jnp.array(y), method=m.decode) for y in ([1, 1], [1, 7]))
+  assert np.allclose(a[0], b[0]) and not np.allclose(a[1], b[1])
+
+
 def test_acgan_discriminator_returns_class_logits():
   d = models.build(dict(name="dcgan_discriminator", widths=(8, 16), cond="acgan",
                         num_classes=10))

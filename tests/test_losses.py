@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from genjax import data
 from genjax.methods import gan, vae
 
 REAL = jnp.array([2.0, -1.0])
@@ -64,6 +65,17 @@ def test_gaussian_kl_matches_closed_form_by_hand():
   # 0.5 * [(1 + 1 - 1 - 0) + (4 + 0 - 1 - ln 4)]
   expected = 0.5 * (1.0 + 3.0 - math.log(4.0))
   np.testing.assert_allclose(vae.gaussian_kl(mean, logvar), [expected], rtol=1e-6)
+
+
+def test_free_bits_and_kl_warmup_by_hand():
+  kl_dims = jnp.array([[0.2, 3.0], [0.4, 1.0]])  # [batch, latent dims]; dim means 0.3, 2.0
+  np.testing.assert_allclose(vae.kl_loss(kl_dims), 2.3, rtol=1e-6)
+  np.testing.assert_allclose(vae.kl_loss(kl_dims, free_bits=0.5), 0.5 + 2.0, rtol=1e-6)
+  from tests.conftest import smoke
+  cfg = smoke("cvae", {"vae.beta": 2.0, "vae.kl_warmup": 10})
+  method = vae.VAE(cfg, data.DataInfo({"image": data.image(28, 1), "label": data.LABEL},
+                                      [str(i) for i in range(10)]))
+  np.testing.assert_allclose([method.kl_weight(s) for s in (0, 5, 10, 20)], [0, 1, 2, 2])
 
 
 def test_bernoulli_nll_matches_log_probabilities():

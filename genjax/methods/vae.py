@@ -21,9 +21,23 @@ BIN_WIDTH = 2.0 / 255.0  # one uint8 step in [-1, 1] units
 VAEState = common.NetState  # EMA params are used for evaluation and sampling
 
 
+def gaussian_kl_dims(mean, logvar):
+  """KL(N(mean, exp(logvar)) || N(0, I)) per example and latent dimension."""
+  return 0.5 * (jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar)
+
+
 def gaussian_kl(mean, logvar):
   """KL(N(mean, exp(logvar)) || N(0, I)) per example, summed over dims."""
-  return 0.5 * jnp.sum(jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar, axis=-1)
+  return jnp.sum(gaussian_kl_dims(mean, logvar), axis=-1)
+
+
+def kl_loss(kl_dims, free_bits: float = 0.0):
+  """The KL term of the training loss from per-example, per-dimension KLs
+  [B, D]: their batch mean summed over dimensions, where with free bits
+  (Kingma et al. 2016) each dimension's batch-mean KL counts at least
+  `free_bits` nats (so the loss does not push it below that)."""
+  per_dim = jnp.mean(kl_dims, 0)
+  return jnp.sum(jnp.maximum(free_bits, per_dim) if free_bits else per_dim)
 
 
 def bernoulli_nll(logits, target):
@@ -79,11 +93,13 @@ class VAE(common.Method):
   def _labels(self, batch):
     return batch["label"] if self.num_classes else None
 
-  def _terms(self, params, x, rng, labels=None):
-    """Per-image (reconstruction NLL, KL) in nats on the discrete data."""
+  def _terms(self, params, x, rng, labels=None, sum_kl=True):
+    """Per-image (reconstruction NLL, KL) in nats on the discrete data; the KL
+    per latent dimension [B, D] when not sum_kl."""
     k_z, k_u = jax.random.split(rng)
     out, mean, logvar = self.model.apply({"params": params}, x, k_z, labels)
-    return self._nll(params, x, out, k_u), gaussian_kl(mean, logvar)
+    kl = (gaussian_kl if sum_kl else gaussian_kl_dims)(mean, logvar)
+    return self._nll(params, x, out, k_u), kl
 
   def iwae_nats(self, params, x, rng, k: int, labels=None):
     """-log (1/k sum_i p(x, z_i) / q(z_i | x)), z_i ~ q(z | x): the importance
@@ -104,13 +120,21 @@ class VAE(common.Method):
     log_w = jax.lax.map(log_weight, jax.random.split(k_z, k))  # (k, batch)
     return -(jax.scipy.special.logsumexp(log_w, axis=0) - math.log(k))
 
+  def kl_weight(self, step):
+    """vae.beta, reached linearly over the first vae.kl_warmup steps."""
+    c = self.config.vae
+    warmup = c.get("kl_warmup", 0)
+    return c.beta * (jnp.minimum(1.0, step / warmup) if warmup else 1.0)
+
   def train_step(self, state: VAEState, batch):
     rng = jax.random.fold_in(state.rng, state.step)
-    beta = self.config.vae.beta
+    beta = self.kl_weight(state.step)
+    free_bits = self.config.vae.get("free_bits", 0.0)
 
     def loss_fn(params):
-      rec, kl = self._terms(params, batch["image"], rng, self._labels(batch))
-      return jnp.mean(rec + beta * kl), (rec, kl)
+      rec, kl_dims = self._terms(params, batch["image"], rng, self._labels(batch), sum_kl=False)
+      return (jnp.mean(rec) + beta * kl_loss(kl_dims, free_bits),
+              (rec, jnp.sum(kl_dims, -1)))
 
     (loss, (rec, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
     net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
@@ -118,6 +142,7 @@ class VAE(common.Method):
                            state.step)
     nats = jnp.mean(rec + kl)
     metrics = {"loss": loss, "rec": jnp.mean(rec), "kl": jnp.mean(kl), "nats": nats,
+               "kl_weight": beta,
                "bits_per_dim": nats / (batch["image"][0].size * math.log(2)),
                "grad_norm": common.global_norm(grads)}
     return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics

@@ -15,7 +15,9 @@ class ConvVAE(nn.Module):
   The decoder output is Bernoulli logits or the Gaussian mean; for a Gaussian
   decoder a per-channel log standard deviation is the parameter `log_scale`.
   cond="concat" makes it a conditional VAE: the encoder sees one-hot label maps
-  beside the image, the decoder the one-hot label beside z.
+  beside the image, the decoder the one-hot label beside z, and with
+  cond_layers="all" also as label maps beside every decoder layer's input (a
+  path for the label that z cannot crowd out).
   """
   widths: Sequence[int] = (32, 64)
   latent_dim: int = 16
@@ -24,11 +26,14 @@ class ConvVAE(nn.Module):
   decoder: str = "bernoulli"
   cond: str = "none"       # none | concat
   num_classes: int = 0
+  cond_layers: str = "input"  # cond=concat: the label enters the decoder at its input | all
   conv_impl: str = "auto"  # see models/layers.py
   dtype: Any = jnp.float32
 
   def setup(self):
     check_cond(self.cond, ("none", "concat"), self.num_classes, "model")
+    if self.cond_layers not in ("input", "all"):
+      raise ValueError(f"Unknown model.cond_layers {self.cond_layers!r}; use input or all.")
     kw = dict(kernel_size=4, stride=2, padding=1, dtype=self.dtype,
               kernel_init=nn.initializers.lecun_normal(), impl=self.conv_impl)
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
@@ -58,9 +63,12 @@ class ConvVAE(nn.Module):
       z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
     x = nn.relu(self.dec_in(z))
     x = x.reshape(z.shape[0], self.start, self.start, self.widths[-1])
-    for conv in self.dec_convs[:-1]:
-      x = nn.relu(conv(x))
-    return self.dec_convs[-1](x).astype(jnp.float32)
+    every = self.cond == "concat" and self.cond_layers == "all"
+    for i, conv in enumerate(self.dec_convs):
+      x = conv(label_maps(x, labels, self.num_classes) if every else x)
+      if i < len(self.dec_convs) - 1:
+        x = nn.relu(x)
+    return x.astype(jnp.float32)
 
   def __call__(self, x, rng, labels=None):
     mean, logvar = self.encode(x, labels)
