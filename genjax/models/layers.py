@@ -17,7 +17,9 @@ the same parameters (`impl`, model field `conv_impl`):
   over the space-to-depth taps ("gemm"); field `weight_grad`, "auto" = "conv" on
   CPU, "gemm" elsewhere. The stride-2 transposed conv is that input gradient (it
   is the adjoint of the conv), and its VJP is the conv's forward pass and weight
-  gradient. Other shapes use im2col + GEMM (conv) or GEMM + col2im (transposed
+  gradient. The two VJPs call each other's custom-VJP forms, so a second
+  derivative (a WGAN-GP or R1 penalty differentiates D's input gradient) stays
+  on these forms instead of XLA's autodiff of them. Other shapes use im2col + GEMM (conv) or GEMM + col2im (transposed
   conv); asymmetric padding ("SAME" on some sizes) uses "xla". All are equal to
   "xla" in float64, forward and gradients (tests/test_models.py).
 - "auto" (default): "fast" on CPU and GPU, "xla" elsewhere (TPU, not measured).
@@ -189,7 +191,9 @@ def _conv_s2_fwd(x, kernel, padding, weight_grad):
 
 def _conv_s2_bwd(padding, weight_grad, res, dy):
   x, kernel = res
-  return (_conv_s2_adjoint(dy, kernel, x.shape, padding),
+  # The input gradient is the transposed conv, with its own fast VJP: a
+  # gradient penalty (WGAN-GP, R1) differentiates it again.
+  return (_conv_transpose_s2(dy, kernel.transpose(0, 1, 3, 2), padding, weight_grad),
           _conv_s2_weight_grad(x, dy, kernel.shape, padding, weight_grad))
 
 
@@ -213,7 +217,7 @@ def _conv_transpose_s2_bwd(padding, weight_grad, res, g):
   x, kernel = res
   wc = kernel.transpose(0, 1, 3, 2)
   dwc = _conv_s2_weight_grad(g, x, wc.shape, padding, weight_grad)
-  return _lax_conv(g, wc, 2, padding), dwc.transpose(0, 1, 3, 2)
+  return _conv_s2(g, wc, padding, weight_grad), dwc.transpose(0, 1, 3, 2)
 
 
 _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
