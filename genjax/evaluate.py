@@ -65,6 +65,9 @@ def define_flags():
   flags.DEFINE_list("seeds", ["0", "1", "2"], "--augment: classifier seeds.")
   flags.DEFINE_integer("iwae_k", 1000, "Workdir mode, VAE runs: importance samples for the "
                        "held-out IWAE bound (0 = ELBO only), reported under 'heldout'.")
+  flags.DEFINE_float("truncation", 1.0, "Workdir mode, generators with latents: draw samples "
+                     "with the truncation trick (latents pulled towards the mean; 1 = off), to "
+                     "measure its effect on FID and precision / recall.")
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
@@ -131,7 +134,8 @@ def main(argv):
                                 reference_split=FLAGS.reference_split, **kw,
                                 memorization=FLAGS.memorization,
                                 near_copy_quantile=FLAGS.near_copy_quantile,
-                                iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier):
+                                iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier,
+                                truncation=FLAGS.truncation):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = quality.evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,

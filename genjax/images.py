@@ -1,10 +1,19 @@
-"""Image grids and PNG files that carry their provenance as text chunks."""
+"""Image grids, and PNG files and animations (GIF, WebP, MP4) that carry their
+provenance: PNG text chunks, the GIF comment, the WebP's EXIF description,
+the MP4's comment tag."""
 import json
 import math
 import os
+import re
+import subprocess
+import warnings
 
 import numpy as np
 from PIL import Image, PngImagePlugin
+
+GENERATED = "generated image"  # the `content` of every generated file's provenance
+ANIMATIONS = ("gif", "webp", "mp4")
+_EXIF_DESCRIPTION = 0x010E  # ImageDescription
 
 
 def to_uint8(images) -> np.ndarray:
@@ -37,9 +46,62 @@ def save_png(path: str, image: np.ndarray, provenance: dict = None):
   Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path, pnginfo=info)
 
 
+def _pil(frame: np.ndarray) -> Image.Image:
+  return Image.fromarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
+
+
+def save_animation(path: str, frames, provenance: dict = None, fps: float = 10.0):
+  """uint8 frames [T, H, W, C] as an animation, by the file's extension:
+  .gif and .webp (Pillow; looping, lossless WebP) or .mp4 (H.264 through
+  imageio's ffmpeg plugin: pip install genjax[video]). The provenance JSON goes
+  into the GIF comment, the WebP's EXIF ImageDescription or the MP4's comment."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  frames = np.asarray(frames)
+  text = json.dumps(provenance or {}, sort_keys=True)
+  ext = os.path.splitext(path)[1].lower().lstrip(".")
+  duration = int(round(1000.0 / fps))
+  if ext in ("gif", "webp"):
+    first, *rest = [_pil(f) for f in frames]
+    kw = dict(save_all=True, append_images=rest, duration=duration, loop=0)
+    if ext == "gif":
+      first.save(path, comment=text, **kw)
+    else:
+      exif = Image.Exif()
+      exif[_EXIF_DESCRIPTION] = text
+      first.save(path, lossless=True, exif=exif, **kw)
+    return
+  if ext != "mp4":
+    raise ValueError(f"Unknown animation format {ext!r} ({path}); use one of "
+                     f"{', '.join(ANIMATIONS)}.")
+  try:
+    import imageio.v2 as imageio
+    import imageio_ffmpeg  # noqa: F401  (the ffmpeg binary imageio's plugin runs)
+  except ImportError:
+    raise ValueError("MP4 needs imageio's ffmpeg plugin: pip install genjax[video] (or "
+                     "imageio-ffmpeg), or write gif / webp.") from None
+  rgb = np.repeat(frames, 3, -1) if frames.shape[-1] == 1 else frames
+  pad = ((0, 0), (0, rgb.shape[1] % 2), (0, rgb.shape[2] % 2), (0, 0))  # yuv420p: even sides
+  with warnings.catch_warnings():  # JAX warns of any fork; ffmpeg is exec'd at once
+    warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+    imageio.mimwrite(path, np.pad(rgb, pad, mode="edge"), fps=fps, codec="libx264",
+                     macro_block_size=1, output_params=["-metadata", f"comment={text}"])
+
+
 def read_provenance(path: str) -> dict:
-  """The genjax:* text chunks of a PNG written by `save_png`."""
+  """The provenance of a PNG, GIF, WebP or MP4 written by genjax (a dict of
+  strings for PNG text chunks, the decoded JSON otherwise)."""
+  ext = os.path.splitext(path)[1].lower()
+  if ext == ".mp4":  # ffmpeg's metadata dump escapes = ; # \\ and newlines with a backslash
+    import imageio_ffmpeg
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", path, "-f",
+                          "ffmetadata", "-"], capture_output=True, text=True, check=True).stdout
+    line = next((l for l in out.splitlines() if l.startswith("comment=")), "comment={}")
+    return json.loads(re.sub(r"\\(.)", r"\1", line[len("comment="):]))
   with Image.open(path) as img:
+    if ext == ".gif":
+      return json.loads(img.info.get("comment", b"{}").decode())
+    if ext == ".webp":
+      return json.loads(img.getexif().get(_EXIF_DESCRIPTION, "{}"))
     return {k[len("genjax:"):]: v for k, v in img.text.items() if k.startswith("genjax:")}
 
 

@@ -1,12 +1,13 @@
 """The train loop: train_and_evaluate(config, workdir), and only the loop."""
 import contextlib
 import os
+import socket
 import time
 
 import jax
 import numpy as np
 
-from genjax import checkpoint, config_lib, data, evaluators, images, parallel
+from genjax import checkpoint, config_lib, data, evaluators, images, parallel, report_html
 from genjax import workdir as workdir_lib
 from genjax.logging import MetricWriter, Progress
 
@@ -86,10 +87,13 @@ def save_preview(run, state, batch, workdir: str, step: int):
                     run.provenance(step, seed=run.config.seed, num=rows * cols))
 
 
-def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool = False):
+def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool = False,
+                       origin: dict = None):
   """Trains config in workdir, resuming from its latest checkpoint. Returns
   the final state. A resumed run refuses changed data files (data.path)
-  unless accept_data_change."""
+  unless accept_data_change. `origin` (the config file and command-line
+  overrides the config came from) is recorded in workdir/history.jsonl with
+  each start and resume, and the run ends by writing workdir/report.html."""
   t = config.train
   config_lib.validate(config)
   source = data.build_source(config.data, config.data.split)
@@ -113,6 +117,10 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     if start:
       start = int(state.step)  # the checkpoint that loaded (a damaged one is moved aside)
       print(f"Resumed {workdir} from step {start}.")
+    workdir_lib.log_event(workdir, "resume" if start else "start", step=start,
+                          num_steps=t.num_steps, config_hash=run.hash, origin=origin or {},
+                          host=socket.gethostname(), devices=jax.device_count(),
+                          processes=jax.process_count())
     writer = stack.enter_context(contextlib.closing(
         MetricWriter(workdir, t.tensorboard, resume_step=start)))
     progress = stack.enter_context(contextlib.closing(
@@ -122,27 +130,49 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     preempt = stack.enter_context(checkpoint.Preemption())
     batches = stack.enter_context(contextlib.closing(pipeline.iterate(start)))
     train_step = run.compile_train_step()
-    step = start
-    for step, batch in batches:
-      if step >= t.num_steps or preempt.requested:
-        break
-      state, metrics = train_step(state, parallel.global_batch(batch, run.mesh))
-      log.append(metrics)
-      step += 1
-      if itstime(step, t.log_every, t.num_steps):
-        log.flush(step)
-      if itstime(step, t.checkpoint_every, t.num_steps):
-        log.flush(step)
-        save_checkpoint(ckpt, run, state, step)
-      if itstime(step, t.sample_every, t.num_steps):
-        save_preview(run, state, preview_batch, workdir, step)
-      for evaluate in evals:
-        if itstime(step, evaluate.every, t.num_steps):
-          evaluate(state, step)
-    if preempt.requested:
-      if ckpt.latest_step() != step:
-        log.flush(step)
-        save_checkpoint(ckpt, run, state, step)
-      ckpt.wait()
-      raise checkpoint.Preempted(step, preempt.requested, ckpt.directory)
+    step, t0 = start, time.time()
+    try:
+      for step, batch in batches:
+        if step >= t.num_steps or preempt.requested:
+          break
+        state, metrics = train_step(state, parallel.global_batch(batch, run.mesh))
+        log.append(metrics)
+        step += 1
+        if itstime(step, t.log_every, t.num_steps):
+          log.flush(step)
+        if itstime(step, t.checkpoint_every, t.num_steps):
+          log.flush(step)
+          save_checkpoint(ckpt, run, state, step)
+        if itstime(step, t.sample_every, t.num_steps):
+          save_preview(run, state, preview_batch, workdir, step)
+        for evaluate in evals:
+          if itstime(step, evaluate.every, t.num_steps):
+            evaluate(state, step)
+      if preempt.requested:
+        if ckpt.latest_step() != step:
+          log.flush(step)
+          save_checkpoint(ckpt, run, state, step)
+        ckpt.wait()
+        raise checkpoint.Preempted(step, preempt.requested, ckpt.directory)
+    except checkpoint.Preempted:
+      workdir_lib.log_event(workdir, "preempted", step=step, signal=preempt.requested,
+                            wall_s=time.time() - t0)
+      raise
+    except Exception as e:
+      workdir_lib.log_event(workdir, "failed", step=step, error=f"{type(e).__name__}: {e}"[:500],
+                            wall_s=time.time() - t0)
+      raise
+    workdir_lib.log_event(workdir, "end", step=step, wall_s=time.time() - t0)
+  write_report(workdir)
   return state
+
+
+def write_report(workdir: str):
+  """workdir/report.html (process 0); a failure to draw it never fails the run."""
+  if jax.process_index() != 0:
+    return
+  try:
+    report_html.write(workdir)
+  except Exception as e:  # the run itself finished and is saved
+    print(f"Could not write {workdir}/report.html ({type(e).__name__}: {e}); "
+          f"python -m genjax.report --workdir {workdir} retries.", flush=True)

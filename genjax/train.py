@@ -45,8 +45,10 @@ def main(argv):
     parallel.initialize_multihost()
   print(f"{jax.device_count()} {jax.default_backend()} device(s)", flush=True)
   try:
+    origin = {"config": config_flags.get_config_filename(FLAGS["config"]),
+              "overrides": config_flags.get_override_values(FLAGS["config"])}
     run.train_and_evaluate(FLAGS.config, FLAGS.workdir,
-                           accept_data_change=FLAGS.accept_data_change)
+                           accept_data_change=FLAGS.accept_data_change, origin=origin)
   except checkpoint.Preempted as e:
     print(e, flush=True)
     sys.exit(checkpoint.PREEMPTED_EXIT_CODE)

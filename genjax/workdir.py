@@ -80,6 +80,16 @@ def save(config, info: data.DataInfo, workdir: str):
   _write(os.path.join(workdir, DATA_FILE), info.to_json())
 
 
+def log_event(workdir: str, event: str, **details):
+  """Appends {time, event, ...} to workdir/history.jsonl (process 0): starts,
+  resumes, ends and preemptions of runs, beside the config changes."""
+  if jax.process_index() != 0:
+    return
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, HISTORY_FILE), "a") as f:
+    f.write(json.dumps({"time": time.time(), "event": event, **details}, default=str) + "\n")
+
+
 FILES_FILE = "data_files.json"  # {path under data.path: content hash} of file-backed data
 
 
@@ -214,6 +224,13 @@ class Run:
     out = parallel.replicated(self.mesh)
     m = self.method
     self._generate = m.generate and jax.jit(m.generate, static_argnums=2, out_shardings=out)
+    self._generate_from = m.generate_from and jax.jit(m.generate_from, out_shardings=out)
+    self._sample_latents = m.generate_from and jax.jit(m.sample_latents, static_argnums=1,
+                                                        out_shardings=out)
+    self._encode = m.encode and jax.jit(
+        lambda s, x, y: m.encode(s, data.normalize_images(x), y), out_shardings=out)
+    self._activations = m.latent_activations and jax.jit(m.latent_activations,
+                                                         out_shardings=out)
     self._preview = m.preview and jax.jit(
         lambda s, b, r: m.preview(s, data.normalize(b, info.fields), r), out_shardings=out)
     self._translate = m.translate and jax.jit(
@@ -255,9 +272,11 @@ class Run:
         out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),
         donate_argnums=0, compiler_options=self._step_options)
 
-  def generate(self, state, num: int, seed: int, labels=None, batch_size: int = 500):
+  def generate(self, state, num: int, seed: int, labels=None, batch_size: int = 500,
+               truncation: float = 1.0):
     """num images (float32 numpy in [-1, 1]) from the method's generate; labels
-    (int array of num, or None) condition them where the method is conditional."""
+    (int array of num, or None) condition them where the method is
+    conditional; latents are pulled towards the mean by `truncation` (1 = off)."""
     if self._generate is None:
       raise ValueError(f"Method {self.config.method!r} does not generate images.")
     out = []
@@ -266,8 +285,54 @@ class Run:
       key = jax.random.fold_in(jax.random.PRNGKey(seed), i)
       y = None if labels is None else parallel.replicate(
           np.asarray(labels[i:i + n], np.int32), self.mesh)
-      out.append(np.asarray(self._generate(state, key, n, y)))
+      out.append(np.asarray(self._generate(state, key, n, y, truncation)))
     return np.concatenate(out)
+
+  def _latent_method(self, what: str):
+    if self._generate_from is None:
+      raise ValueError(f"Method {self.config.method!r} has no latent space to {what} "
+                       "(GANs and VAEs have).")
+
+  def sample_latents(self, seed: int, num: int) -> np.ndarray:
+    """num latents from the prior, a pure function of (seed, num)."""
+    self._latent_method("sample")
+    return np.asarray(self._sample_latents(jax.random.PRNGKey(seed), num))
+
+  def generate_from(self, state, latents, labels=None, batch_size: int = 500) -> np.ndarray:
+    """Images (float32 numpy in [-1, 1]) from latents [n, latent_dim]; labels:
+    class indices [n] or class weights [n, num_classes] (conditional runs)."""
+    self._latent_method("generate from")
+    out = []
+    for i in range(0, len(latents), batch_size):
+      z = parallel.replicate(np.asarray(latents[i:i + batch_size], np.float32), self.mesh)
+      y = None if labels is None else parallel.replicate(np.asarray(labels[i:i + batch_size]),
+                                                         self.mesh)
+      out.append(np.asarray(self._generate_from(state, z, y)))
+    return np.concatenate(out)
+
+  def encode(self, state, uint8_images, labels=None, batch_size: int = 500):
+    """(mean, logvar) numpy arrays of q(z | x) for uint8 NHWC images (VAEs)."""
+    if self._encode is None:
+      raise ValueError(f"Method {self.config.method!r} has no encoder (VAEs have): images "
+                       "cannot be mapped to latents.")
+    means, logvars = [], []
+    for i in range(0, len(uint8_images), batch_size):
+      x = parallel.replicate(np.asarray(uint8_images[i:i + batch_size]), self.mesh)
+      y = None if labels is None else parallel.replicate(
+          np.asarray(labels[i:i + batch_size], np.int32), self.mesh)
+      mean, logvar = self._encode(state, x, y)
+      means.append(np.asarray(mean))
+      logvars.append(np.asarray(logvar))
+    return np.concatenate(means), np.concatenate(logvars)
+
+  def latent_activations(self, state, latents, labels=None) -> np.ndarray:
+    """The generator's first-layer activations [n, F] for latents (GANs)."""
+    if self._activations is None:
+      raise ValueError(f"Method {self.config.method!r} exposes no generator activations "
+                       "(GANs do): use the VAE traversal instead.")
+    z = parallel.replicate(np.asarray(latents, np.float32), self.mesh)
+    y = None if labels is None else parallel.replicate(np.asarray(labels), self.mesh)
+    return np.asarray(self._activations(state, z, y))
 
   def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
                 direction: str = "AtoB") -> np.ndarray:

@@ -69,6 +69,15 @@ def test_evaluate_workdir_writes_results_with_provenance(classifier_dir, tmp_pat
   assert mem["pixel"]["heldout_near_copy_fraction"] == pytest.approx(0.01, abs=0.005)
   assert 0.0 <= mem["feature"]["near_copy_fraction"] <= 1.0
   assert os.path.exists(os.path.join(wd, "eval", "closest_pairs_000004.png"))
+  # The truncation trick as an evaluation option: its own file and rows; at 0
+  # every sample is the mean latent's image, so the samples have no spread.
+  (trunc,) = evaluate.evaluate_workdir(wd, f"classifier:{classifier_dir}", num_samples=300,
+                                       kid_subsets=5, kid_subset_size=100,
+                                       memorization=False, truncation=0.0)
+  assert trunc["provenance"]["truncation"] == 0.0
+  assert os.path.exists(os.path.join(wd, "eval", "quality_psi0_000004.json"))
+  assert trunc["recall"] < result["recall"] or result["recall"] == 0
+  assert "quality_psi0/fid" in json.loads(open(os.path.join(wd, "metrics.jsonl")).readlines()[-1])
 
 
 def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):
@@ -76,7 +85,7 @@ def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):
     quality.evaluate_sets("a.npz", "b.npz", "inception")
   np.savez(tmp_path / "x.npz", pics=np.zeros(3))
   with pytest.raises(ValueError, match="no 'images'"):
-    quality.load_image_set(str(tmp_path / "x.npz"), 28, 1)
+    data.load_image_set(str(tmp_path / "x.npz"), 28, 1)
 
 
 def test_quality_evaluator_runs_inside_training_on_schedule(classifier_dir, tmp_path):
@@ -150,7 +159,7 @@ def test_paired_mode_reports_psnr_ssim_l1_per_image(classifier_dir, tmp_path):
 def test_image_sets_are_validated(arrays, message, tmp_path):
   np.savez(tmp_path / "x.npz", **arrays)
   with pytest.raises(ValueError, match=message):
-    quality.load_image_set(str(tmp_path / "x.npz"), 28, 1)
+    data.load_image_set(str(tmp_path / "x.npz"), 28, 1)
   (tmp_path / "garbage.npz").write_bytes(b"not a zip file at all")
   with pytest.raises(ValueError, match="Cannot read .* as an .npz of images"):
-    quality.load_image_set(str(tmp_path / "garbage.npz"), 28, 1)
+    data.load_image_set(str(tmp_path / "garbage.npz"), 28, 1)

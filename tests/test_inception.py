@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from genjax.metrics import inception
-from genjax.metrics.extractors import build_extractor
+from genjax.evaluators.extractors import build_extractor
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,9 @@ def test_harmonize_recolours_only_the_pasted_region_and_is_scored_inside_it(tmp_
   result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
   assert set(result["baselines"]) == {"input", "color_transfer"}
   assert result["provenance"]["in_hole"]
+  figure = os.path.join(wd, "eval", "paired_000004.png")  # crops: input, baselines, ours, target
+  assert json.loads(images.read_provenance(figure)["columns"]) == [
+      "input", "color_transfer", "genjax", "target"]
   r, state, _ = workdir.restore_workdir(wd)
   m = np.zeros((40, 40, 1), np.uint8)
   m[5:20, 5:20] = 1

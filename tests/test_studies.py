@@ -17,6 +17,7 @@ from scipy import stats as scipy_stats
 from genjax import run, studies, workdir
 from genjax.studies import stats
 from tests.conftest import ROOT, assert_trees_close
+from tests.test_report import assert_shows_its_images_and_fetches_nothing
 
 SMOKE = os.path.join(ROOT, "configs", "vae.py") + ":smoke"
 
@@ -115,6 +116,10 @@ def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   assert summary["findings"][0].startswith("beta=0.5 vs beta=1 on eval/nats")
   for png in ("curves.png", "bars.png"):
     assert os.path.getsize(os.path.join(root, png)) > 5000
+  html = open(os.path.join(root, "report.html")).read()
+  assert "Study: smoke" in html and 'href="beta=1/seed0/report.html"' in html
+  assert_shows_its_images_and_fetches_nothing(os.path.join(root, "report.html"),
+                                              str(tmp_path / "study.png"))
   # Each cell is a normal workdir: it restores and samples.
   r, state, meta = workdir.restore_workdir(os.path.join(root, "beta=0.5", "seed1"))
   assert meta["step"] == 2 and r.config.vae.beta == 0.5 and r.config.seed == 1

@@ -14,7 +14,7 @@ from PIL import Image
 from genjax import config_lib, data, evaluators, run, workdir
 from genjax.data import tasks
 from genjax.methods import cyclegan
-from genjax.metrics.extractors import build_extractor
+from genjax.evaluators.extractors import build_extractor
 from tests.conftest import assert_trees_close, load_config, run_module, smoke
 
 

@@ -3,4 +3,5 @@ float32 in [-1, 1], NHWC (`normalize`); sources and batches hold uint8."""
 from genjax.data.fields import (LABEL, DataInfo, Field, describe, dummy_batch, image,
                                 normalize, normalize_images)
 from genjax.data.pipeline import Pipeline, eval_batches
+from genjax.data.sets import load_image_set, split_examples, split_images
 from genjax.data.sources import SOURCES, build_source, file_manifest, prepare_image

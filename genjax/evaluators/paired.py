@@ -18,7 +18,7 @@ from PIL import Image
 from genjax import data, images, metrics
 from genjax.data import tasks
 from genjax.methods.regression import pushpull_fill
-from genjax.metrics.extractors import build_extractor
+from genjax.evaluators.extractors import build_extractor
 from genjax.evaluators.common import Evaluator
 
 EVAL_SEED = 7
@@ -82,7 +82,7 @@ class PairedEvaluator(Evaluator):
   for the outputs, the inputs and the targets (the bound): `accuracy`, the
   share the classifier assigns to their image's label, and `fid`, the Fréchet
   distance of its features to the targets' (target-domain realism)."""
-  requires = "translate"
+  applies = staticmethod(lambda method: method.translate is not None)
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
                overlap=32, classifier=""):
@@ -126,14 +126,33 @@ class PairedEvaluator(Evaluator):
     self.baselines = None
 
   def _baselines(self):
-    """Per-baseline mean metrics (computed once per evaluator)."""
+    """Per-baseline mean metrics (computed once per evaluator), and the first
+    FIGURE_IMAGES images' baseline outputs for the figure."""
     if self.baselines is None:
-      per = {}
-      for pair, target in zip(self.pairs, self.targets):
-        for name, out in baselines(self.task, pair, target.shape, self.run.config.data).items():
+      per, self.figure_baselines = {}, []
+      for k, (pair, target) in enumerate(zip(self.pairs, self.targets)):
+        outs = baselines(self.task, pair, target.shape, self.run.config.data)
+        for name, out in outs.items():
           per.setdefault(name, []).append(image_metrics(out, target, _inside(pair)))
+        if k < FIGURE_IMAGES:
+          self.figure_baselines.append(outs)
       self.baselines = {name: _mean(rows) for name, rows in per.items()}
     return self.baselines
+
+  def _figure(self, outputs, step: int):
+    """eval/paired_<step>.png: per held-out image (rows), crops of the input,
+    each baseline, genjax's output and the target (columns)."""
+    rows, columns = [], []
+    for outs, out, target in zip(self.figure_baselines, outputs, self.targets):
+      named = dict(outs, genjax=out, target=target)
+      columns = list(named)
+      rows += [center_crop(v, FIGURE_CROP) for v in named.values()]
+    h, w = min(r.shape[0] for r in rows), min(r.shape[1] for r in rows)
+    tiles = np.stack([r[:h, :w] for r in rows])
+    images.save_png(os.path.join(self.workdir, "eval", f"paired_{step:06d}.png"),
+                    images.grid(tiles, len(columns)),
+                    self.run.provenance(step, columns=columns, split=self.split,
+                                        crop=FIGURE_CROP))
 
   def __call__(self, state, step: int) -> dict:
     t0 = time.time()
@@ -157,6 +176,7 @@ class PairedEvaluator(Evaluator):
     os.makedirs(os.path.join(self.workdir, "eval"), exist_ok=True)
     with open(os.path.join(self.workdir, "eval", f"paired_{step:06d}.json"), "w") as f:
       json.dump(result, f, indent=2)
+    self._figure(outputs, step)
     if self.writer:
       row = dict(result["method"])
       row.update({f"{b}_{k}": v for b, m in result["baselines"].items() for k, v in m.items()})
@@ -176,6 +196,15 @@ class PairedEvaluator(Evaluator):
     for name in sets:
       out[name]["fid"] = max(0.0, metrics.frechet_distance(*stats(feats[name]), *ref))
     return out
+
+
+FIGURE_IMAGES, FIGURE_CROP = 4, 160  # eval/paired_<step>.png: images (rows), crop side
+
+
+def center_crop(image, side: int):
+  h, w = image.shape[:2]
+  y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
+  return image[y:y + side, x:x + side]
 
 
 def _inside(pair):

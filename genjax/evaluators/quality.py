@@ -11,10 +11,9 @@ import time
 import numpy as np
 
 import genjax
-from genjax import config_lib, data, images, metrics
-from genjax.data import sources
+from genjax import data, images, metrics
 from genjax.evaluators.common import Evaluator
-from genjax.metrics.extractors import build_extractor
+from genjax.evaluators.extractors import build_extractor
 
 
 class FeatureSet:
@@ -95,11 +94,6 @@ def conditional_metrics(samples: FeatureSet, reference: FeatureSet, class_names)
   return out
 
 
-def split_images(cfg, split):
-  source = data.build_source(cfg, split)
-  return source.get(np.arange(len(source)))["image"]
-
-
 def reference_features(extractor, cfg, split, keep, cache_dir):
   """Features of a dataset split, cached by (dataset, split, extractor weights)."""
   key = json.dumps([cfg.source, cfg.name, cfg.path, split, cfg.image_size, cfg.channels,
@@ -141,15 +135,17 @@ class QualityEvaluator(Evaluator):
   features once; `__call__(state, step)` generates, scores, writes
   workdir/eval/quality_<step>.json and a `quality/*` row through `writer`.
   """
-  requires = "generate"
+  applies = staticmethod(lambda method: method.generate is not None)
 
   def __init__(self, run, workdir, writer=None, extractor="", num_samples=5000,
                reference_split="", seed=0, memorization=True, keep=10000,
-               kid_subsets=100, kid_subset_size=1000, near_copy_quantile=0.01, every=0):
+               kid_subsets=100, kid_subset_size=1000, near_copy_quantile=0.01, every=0,
+               truncation=1.0):
     if not extractor:
       raise ValueError("The quality evaluator needs a feature extractor: give e.g. "
                        "--config.evals.quality.extractor=classifier:DIR (or --extractor).")
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
+    self.truncation = truncation  # latents pulled towards the mean (1 = the prior)
     self.seed, self.keep, self.num_samples = seed, keep, num_samples
     self.memorization, self.quantile = memorization, near_copy_quantile
     self.kid = (kid_subsets, kid_subset_size)
@@ -163,20 +159,21 @@ class QualityEvaluator(Evaluator):
   def memorization_data(self):
     """(train, held-out) images and their features, loaded once per evaluator."""
     if self._memo_data is None:
-      train = split_images(self.cfg, self.cfg.split)
-      heldout = split_images(self.cfg, self.split)
+      train = data.split_images(self.cfg, self.cfg.split)
+      heldout = data.split_images(self.cfg, self.split)
       self._memo_data = (train, heldout, self.extractor(train)[0], self.extractor(heldout)[0])
     return self._memo_data
 
   def __call__(self, state, step: int, extra: dict = None) -> dict:
     """Scores `state`; `extra` entries are added to the result before it is written."""
     t0, r = time.time(), self.run
-    k = getattr(r.method, "num_classes", 0)  # conditional: class-balanced labels
+    k = r.method.num_classes  # conditional: class-balanced labels
     samples, kept_images = FeatureSet(self.keep), []
     for i in range(0, self.num_samples, 1000):
       n = min(1000, self.num_samples - i)
       labels = (i + np.arange(n)) % k if k else None
-      imgs = images.to_uint8(r.generate(state, n, self.seed + i, labels, batch_size=n))
+      imgs = images.to_uint8(r.generate(state, n, self.seed + i, labels, batch_size=n,
+                                        truncation=self.truncation))
       samples.add(*self.extractor(imgs), labels)
       kept_images.append(imgs[:max(0, self.keep - i)])
     result = compare(samples, self.reference, self.seed, *self.kid)
@@ -196,30 +193,14 @@ class QualityEvaluator(Evaluator):
     result["provenance"] = provenance(
         self.extractor, checkpoint_step=int(step), config_hash=r.hash,
         reference=self.ref_id, reference_split=self.split, num_samples=self.num_samples,
-        seed=self.seed, wall_time_s=time.time() - t0)
-    with open(os.path.join(self.workdir, "eval", f"quality_{step:06d}.json"), "w") as f:
+        seed=self.seed, truncation=self.truncation, wall_time_s=time.time() - t0)
+    name = "quality" if self.truncation == 1 else f"quality_psi{self.truncation:g}"
+    with open(os.path.join(self.workdir, "eval", f"{name}_{step:06d}.json"), "w") as f:
       json.dump(result, f, indent=2)
     if self.writer:
       self.writer.write(step, {k: v for k, v in result.items()
-                               if isinstance(v, (int, float))}, prefix="quality/")
+                               if isinstance(v, (int, float))}, prefix=f"{name}/")
     return result
-
-
-def load_image_set(spec: str, image_size: int, channels: int):
-  """uint8 NHWC images from an .npz, an image folder or tfds:NAME:SPLIT."""
-  if spec.endswith(".npz"):
-    return sources.read_npz(spec)[0]
-  cfg = config_lib.data_config("folder")
-  cfg.update(image_size=image_size, channels=channels, crop="resize")
-  if spec.startswith("tfds:"):
-    _, name, split = spec.split(":", 2)
-    cfg.update(source="tfds", name=name)
-  elif os.path.isdir(spec):
-    cfg.path, split = spec, "all"
-  else:
-    raise ValueError(f"Cannot read image set {spec!r}: give an .npz with 'images', an "
-                     "image folder, or tfds:NAME:SPLIT.")
-  return split_images(cfg, split)
 
 
 def evaluate_sets(samples_spec, reference_spec, extractor_spec, seed=0, keep=10000,
@@ -228,7 +209,7 @@ def evaluate_sets(samples_spec, reference_spec, extractor_spec, seed=0, keep=100
   / L1 of aligned pairs."""
   t0 = time.time()
   extractor = build_extractor(extractor_spec)
-  load = lambda s: load_image_set(s, extractor.image_size, extractor.channels)
+  load = lambda s: data.load_image_set(s, extractor.image_size, extractor.channels)
   sample_images, reference_images = load(samples_spec), load(reference_spec)
   samples = FeatureSet.of(extractor, sample_images, keep)
   reference = FeatureSet.of(extractor, reference_images, keep)

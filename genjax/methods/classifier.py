@@ -18,8 +18,7 @@ class Classifier(common.Method):
   def __init__(self, config, info):
     super().__init__(config, info)
     self.model = models.build(config.model, num_classes=info.num_classes)
-    self.tx = common.make_optimizer(config.optim, config.train.num_steps)
-    self.images_per_step = config.train.batch_size
+    self.tx = self.optimizer("optim")
 
   def init_state(self, rng, batch) -> ClassifierState:
     return common.init_net_state(self.model, self.tx, rng, batch["image"])

@@ -1,5 +1,6 @@
 """Pieces every method shares: the interface, the per-network state,
 optimizers, EMA."""
+import abc
 import math
 from typing import Any, Tuple
 
@@ -8,36 +9,108 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from genjax.latents import truncate
 
-class Method:
-  """The interface the loop, the evaluators and the entry points use.
 
-  needs: names of the example fields train_step reads (data.fields).
-  images_per_step: examples consumed per train step (global).
-  summary_keys: metrics shown on the progress bar.
-  init_state(rng, batch) -> state; batch is a normalised dummy batch.
-  train_step(state, batch) -> (state, metrics): pure, jitted once.
-  eval_step(state, batch, rng) -> sums over batch["valid"] rows, and
-    finalize_eval(sums, image_shape) -> metrics: held-out metrics, or None.
-  generate(state, rng, n, labels=None) -> n images in [-1, 1], or None.
-  translate(state, inputs, direction="AtoB") -> images in [-1, 1] for normalised
-    inputs (dict of the needed fields other than the target `image`), or None;
-    with `scale` (output / input size), `multiple` (input sides must divide by
-    it) and `directions` (AtoB, and BtoA for two-way translators).
-  preview(state, batch, rng) -> (rows, cols, H, W, C) images in [-1, 1] for the
-    loop's grids (batch: fixed training examples), or None.
+class Method(abc.ABC):
+  """The contract between a method and what runs it. The train loop, the
+  evaluators, the entry points and the benchmark read these attributes and
+  call these functions, and nothing else; a method sets what applies to it.
+
+  Data and training:
+    needs: names of the example fields train_step reads (data.fields).
+    images_per_step: examples consumed per train step (global); the batch
+      size unless the method reads more (a GAN's n_critic slices).
+    summary_keys: metrics shown on the progress bar.
+    optimizer(section): the optimizer of a config section (optim, optim_g, ...).
+    init_state(rng, batch) -> state; batch is a normalised dummy batch.
+    train_step(state, batch) -> (state, metrics): pure, jitted once.
+    eval_step(state, batch, rng) -> sums over batch["valid"] rows, and
+      finalize_eval(sums, image_shape) -> metrics: held-out metrics, or None.
+  Generators:
+    num_classes: > 0 when generation is conditioned on a class label.
+    generate(state, rng, n, labels=None, truncation=1.0) -> n images in [-1, 1].
+    latent_dim, sample_latents(rng, n), generate_from(state, latents,
+      labels): generators with a latent space (LatentGenerator), which
+      sample.py steers (interpolation, truncation, traversal, attributes);
+      labels may be class indices [n] or class weights [n, num_classes].
+    encode(state, images, labels) -> (mean, logvar) of q(z | x) (VAEs).
+    latent_activations(state, latents, labels) -> [n, F] activations of the
+      generator's first layer (GANSpace directions for GANs).
+  Image-to-image:
+    translate(state, inputs, direction="AtoB") -> images in [-1, 1] for
+      normalised inputs (the needed fields other than the target `image`);
+      scale (output / input size), multiple (input sides must divide by it),
+      directions (AtoB, and BtoA for two-way translators).
+  Classifiers:
+    features(state, images) -> (features, class probabilities).
+  Every run:
+    preview(state, batch, rng) -> (rows, cols, H, W, C) images in [-1, 1] for
+      the loop's grids (batch: fixed training examples), or None.
+  A predict function a method lacks is None.
   """
   needs: Tuple[str, ...] = ("image",)
+  images_per_step: int = 0
   summary_keys: Tuple[str, ...] = ("loss",)
+  num_classes: int = 0
+  latent_dim: int = 0
+  scale: int = 1
+  multiple: int = 1
+  directions: Tuple[str, ...] = ("AtoB",)
   eval_step = None
   finalize_eval = None
   generate = None
+  generate_from = None
+  encode = None
+  latent_activations = None
   translate = None
-  directions = ("AtoB",)
+  features = None
   preview = None
 
   def __init__(self, config, info):
     self.config, self.info = config, info
+    self.images_per_step = config.train.batch_size
+
+  def optimizer(self, section: str, updates_per_step: int = 1) -> optax.GradientTransformation:
+    """The optimizer of config section `section` over the run's train steps."""
+    return make_optimizer(self.config[section], self.config.train.num_steps, updates_per_step)
+
+  @abc.abstractmethod
+  def init_state(self, rng, batch):
+    """The initial train state for a normalised dummy batch."""
+
+  @abc.abstractmethod
+  def train_step(self, state, batch):
+    """(new state, metrics) for a normalised batch; pure."""
+
+
+class LatentGenerator(Method):
+  """A generator of images from Gaussian latents z ~ N(0, I) [n, latent_dim]
+  (and a class, when conditional): subclasses set latent_dim and define
+  generate_from; generate, truncation and the steering in sample.py follow."""
+
+  def sample_latents(self, rng, n: int):
+    """n draws from the prior N(0, I)."""
+    return jax.random.normal(rng, (n, self.latent_dim))
+
+  def mean_latent(self):
+    """The prior's mean, the centre of the truncation trick."""
+    return jnp.zeros((self.latent_dim,))
+
+  def generate(self, state, rng, n: int, labels=None, truncation=1.0):
+    """n images; latents pulled towards the mean by `truncation` (1 = the
+    prior, 0 = the mean latent); a conditional generator draws class
+    labels[i] (default i mod num_classes, class-balanced)."""
+    z = truncate(self.sample_latents(rng, n), truncation, self.mean_latent())
+    return self.generate_from(state, z, class_labels(labels, n, self.num_classes))
+
+  @abc.abstractmethod
+  def generate_from(self, state, latents, labels=None):
+    """Images in [-1, 1] from latents [n, latent_dim] (and labels)."""
+
+  def preview(self, state, batch, rng):
+    gen = lambda k, n, labels=None: self.generate(state, k, n, labels)
+    return preview_grid(gen, rng, batch["image"].shape[0], self.num_classes)
 
 
 def class_labels(labels, n: int, num_classes: int):

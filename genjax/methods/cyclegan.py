@@ -78,9 +78,8 @@ class CycleGAN(common.Method):
               "ba": models.build(config.generator, out_channels=self.shape["a"][-1])}
     self.D = models.build(config.discriminator)
     self.gan_loss = gan.LOSSES[self.c.gan_loss]
-    self.tx_g = common.make_optimizer(config.optim_g, config.train.num_steps)
-    self.tx_d = common.make_optimizer(config.optim_d, config.train.num_steps)
-    self.images_per_step = config.train.batch_size
+    self.tx_g = self.optimizer("optim_g")
+    self.tx_d = self.optimizer("optim_d")
 
   @property
   def multiple(self) -> int:

@@ -56,7 +56,7 @@ class GANState:
   ema_params: dict  # exponential moving average of g.params, used for sampling
 
 
-class GAN(common.Method):
+class GAN(common.LatentGenerator):
   """GAN, unconditional or class-conditional; `config.generator` /
   `config.discriminator` name the models and their `cond` options (labels and
   the class count come from the data source). With discriminator.cond="acgan"
@@ -68,6 +68,7 @@ class GAN(common.Method):
     super().__init__(config, info)
     c = config.gan
     self.z_dim, self.n_critic = c.z_dim, c.n_critic
+    self.latent_dim = c.z_dim
     self.loss = LOSSES[c.loss]
     g_cond = config.generator.get("cond", "none")
     d_cond = config.discriminator.get("cond", "none")
@@ -81,8 +82,8 @@ class GAN(common.Method):
     k = {"num_classes": self.num_classes} if self.num_classes else {}
     self.G = models.build(config.generator, **k)
     self.D = models.build(config.discriminator, **k)
-    self.tx_g = common.make_optimizer(config.optim_g, config.train.num_steps)
-    self.tx_d = common.make_optimizer(config.optim_d, config.train.num_steps, self.n_critic)
+    self.tx_g = self.optimizer("optim_g")
+    self.tx_d = self.optimizer("optim_d", self.n_critic)
     self.images_per_step = config.train.batch_size * self.n_critic
 
   def init_state(self, rng, batch) -> GANState:
@@ -181,13 +182,17 @@ class GAN(common.Method):
     metrics.update(g_loss=g_loss, g_grad_norm=common.global_norm(grads))
     return state.replace(step=state.step + 1, g=g, ema_params=ema), metrics
 
-  def generate(self, state: GANState, rng, n: int, labels=None):
-    """n images from the EMA generator; a conditional one draws class
-    labels[i] (default: i mod num_classes)."""
-    z = jax.random.normal(rng, (n, self.z_dim))
-    labels = common.class_labels(labels, n, self.num_classes)
-    return self._generate(state.ema_params, state.g.batch_stats, z, labels, train=False)[0]
+  def generate_from(self, state: GANState, latents, labels=None):
+    """Images from the EMA generator for latents z [n, z_dim] (and labels)."""
+    return self._generate(state.ema_params, state.g.batch_stats, latents, labels,
+                          train=False)[0]
 
-  def preview(self, state: GANState, batch, rng):
-    gen = lambda k, n, labels=None: self.generate(state, k, n, labels)
-    return common.preview_grid(gen, rng, batch["image"].shape[0], self.num_classes)
+  def latent_activations(self, state: GANState, latents, labels=None):
+    """The output of the generator's first layer (its Dense on z), flattened:
+    where GANSpace (Harkonen et al. 2020) finds its principal directions."""
+    _, captured = self.G.apply(
+        common.variables(state.ema_params, state.g.batch_stats), latents, labels,
+        train=False, mutable=["intermediates"],
+        capture_intermediates=lambda module, method: module.name == "Dense_0")
+    out = captured["intermediates"]["Dense_0"]["__call__"][0]
+    return out.reshape(out.shape[0], -1)

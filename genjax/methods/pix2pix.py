@@ -30,7 +30,7 @@ class Pix2Pix(regression.Regression):
     super().__init__(config, info)
     self.gan_loss = gan.LOSSES[config.pix2pix.gan_loss]
     self.D = models.build(config.discriminator)
-    self.tx_d = common.make_optimizer(config.optim_d, config.train.num_steps)
+    self.tx_d = self.optimizer("optim_d")
 
   def init_state(self, rng, batch) -> Pix2PixState:
     s = super().init_state(rng, batch)

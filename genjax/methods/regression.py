@@ -91,8 +91,7 @@ class Regression(common.Method):
     self.fill = config.regression.get("fill", "grey")
     if self.fill not in FILLS:
       raise ValueError(f"Unknown regression.fill {self.fill!r}; use {' or '.join(FILLS)}.")
-    self.tx = common.make_optimizer(config.optim, config.train.num_steps)
-    self.images_per_step = config.train.batch_size
+    self.tx = self.optimizer("optim")
 
   @property
   def multiple(self) -> int:

@@ -53,7 +53,7 @@ def gaussian_nll(mean, log_scale, x):
   return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), axis=-1)
 
 
-class VAE(common.Method):
+class VAE(common.LatentGenerator):
   """Conv VAE trained on the negative ELBO, -E[log p(x|z)] + beta KL. With
   model.cond="concat" a conditional VAE: encoder and decoder see the label, and
   every likelihood it reports is conditional, -log p(x | c)."""
@@ -68,11 +68,11 @@ class VAE(common.Method):
     self.model = models.build(config.model, **(
         {"num_classes": self.num_classes} if conditional else {}))
     self.decoder = self.model.decoder
+    self.latent_dim = self.model.latent_dim
     if self.decoder not in ("bernoulli", "gaussian"):
       raise ValueError(f"Unknown decoder {self.decoder!r} (config key model.decoder); "
                        "use bernoulli or gaussian.")
-    self.tx = common.make_optimizer(config.optim, config.train.num_steps)
-    self.images_per_step = config.train.batch_size
+    self.tx = self.optimizer("optim")
 
   def init_state(self, rng, batch) -> VAEState:
     rng, k_init, k_z = jax.random.split(rng, 3)
@@ -176,16 +176,16 @@ class VAE(common.Method):
                  iwae_k=self.config.vae.iwae_k)
     return out
 
-  def generate(self, state: VAEState, rng, n: int, labels=None):
-    """n decoded prior samples (Bernoulli means or clipped Gaussian means); a
-    conditional VAE decodes class labels[i] (default: i mod num_classes)."""
-    z = jax.random.normal(rng, (n, self.model.latent_dim))
-    labels = common.class_labels(labels, n, self.num_classes)
-    out = self.model.apply({"params": state.ema_params}, z, labels, method=self.model.decode)
+  def generate_from(self, state: VAEState, latents, labels=None):
+    """Decoded latents (Bernoulli means or clipped Gaussian means); a
+    conditional VAE decodes class labels (indices, or class weights)."""
+    out = self.model.apply({"params": state.ema_params}, latents, labels,
+                           method=self.model.decode)
     if self.decoder == "bernoulli":
       return 2.0 * jax.nn.sigmoid(out) - 1.0
     return jnp.clip(out, -1.0, 1.0)
 
-  def preview(self, state: VAEState, batch, rng):
-    gen = lambda k, n, labels=None: self.generate(state, k, n, labels)
-    return common.preview_grid(gen, rng, batch["image"].shape[0], self.num_classes)
+  def encode(self, state: VAEState, images, labels=None):
+    """(mean, logvar) of the posterior q(z | x) (and the label) for normalised images."""
+    return self.model.apply({"params": state.ema_params}, images, labels,
+                            method=self.model.encode)

@@ -16,8 +16,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from genjax.models.layers import (D_CONDS, Conv2D, ConditionalBatchNorm, ConvTranspose2D,
-                                  ProjectionHead, check_cond, default_kernel_init, label_maps,
-                                  norm_layer)
+                                  Embed, ProjectionHead, check_cond, default_kernel_init,
+                                  label_maps, norm_layer)
 
 G_CONDS = ("none", "concat", "cbn")
 
@@ -44,7 +44,7 @@ class Generator(nn.Module):
     s, w0 = self.start_size, self.widths[0]
     bias = self.norm == "none"
     if self.cond == "concat":
-      z = jnp.concatenate([z, nn.Embed(self.num_classes, self.embed_dim)(labels)], -1)
+      z = jnp.concatenate([z, Embed(self.num_classes, self.embed_dim)(labels)], -1)
 
     def norm(x):
       if self.cond == "cbn":

@@ -344,15 +344,34 @@ class ConditionalBatchNorm(nn.Module):
                      epsilon=self.epsilon, use_scale=False, use_bias=False,
                      dtype=self.dtype)(x)
     c = x.shape[-1]
-    gain = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones, name="gain")
-    bias = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.zeros, name="bias")
+    gain = Embed(self.num_classes, c, embedding_init=nn.initializers.ones, name="gain")
+    bias = Embed(self.num_classes, c, embedding_init=nn.initializers.zeros, name="bias")
     return x * gain(labels)[:, None, None, :].astype(x.dtype) + bias(labels)[
         :, None, None, :].astype(x.dtype)
 
 
+def label_vectors(labels, num_classes: int, dtype=jnp.float32):
+  """Class indices [B] as one-hot rows; class weights [B, K] (a mix of
+  classes, e.g. a morph from one class to another) as given."""
+  labels = jnp.asarray(labels)
+  if jnp.issubdtype(labels.dtype, jnp.integer):
+    return jax.nn.one_hot(labels, num_classes, dtype=dtype)
+  return labels.astype(dtype)
+
+
+class Embed(nn.Embed):
+  """nn.Embed (same parameters) that also takes class weights [B, K]: their
+  weighted mix of the embedding rows."""
+
+  def __call__(self, inputs):
+    if jnp.issubdtype(jnp.asarray(inputs).dtype, jnp.floating):
+      return jnp.asarray(inputs, self.embedding.dtype) @ self.embedding
+    return super().__call__(inputs)
+
+
 def label_maps(x, labels, num_classes: int):
-  """x with one-hot label channels appended at every pixel."""
-  onehot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype)
+  """x with one-hot (or class-weight) label channels appended at every pixel."""
+  onehot = label_vectors(labels, num_classes, x.dtype)
   maps = jnp.broadcast_to(onehot[:, None, None, :], x.shape[:3] + (num_classes,))
   return jnp.concatenate([x, maps], axis=-1)
 

@@ -5,7 +5,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genjax.models.layers import Conv2D, ConvTranspose2D, check_cond, label_maps
+from genjax.models.layers import (Conv2D, ConvTranspose2D, check_cond, label_maps,
+                                  label_vectors)
 
 
 class ConvVAE(nn.Module):
@@ -60,7 +61,7 @@ class ConvVAE(nn.Module):
 
   def decode(self, z, labels=None):
     if self.cond == "concat":
-      z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
+      z = jnp.concatenate([z, label_vectors(labels, self.num_classes, z.dtype)], -1)
     x = nn.relu(self.dec_in(z))
     x = x.reshape(z.shape[0], self.start, self.start, self.widths[-1])
     every = self.cond == "concat" and self.cond_layers == "all"

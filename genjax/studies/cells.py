@@ -32,6 +32,7 @@ class Task:
   config: dict                 # the full config, ConfigDict.to_dict()
   cwd: str                     # the study's working directory (relative paths in configs)
   metrics: Tuple[str, ...] = ()  # metrics.jsonl keys needed at the last step
+  origin: dict = None          # the config file and overrides, for the run's history
 
   @property
   def label(self) -> str:
@@ -134,7 +135,7 @@ def run_task(task: Task) -> dict:
   with _output_to(os.path.join(task.workdir, LOG_FILE)):
     print(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {task.label}", flush=True)
     try:
-      run.train_and_evaluate(config, task.workdir)
+      run.train_and_evaluate(config, task.workdir, origin=task.origin)
       if task.metrics:
         steps = result["steps"]
         if len(final_values(read_metrics(task.workdir), task.metrics, steps)) < len(task.metrics):

@@ -36,14 +36,15 @@ def curves(path: str, series: dict, cells, title: str = ""):
         continue
       table = np.array([[dict(zip(s, v))[t] for t in common] for s, v in runs])
       color = colors[i % len(colors)]
-      ax.plot(common, table.mean(0), color=color, label=f"{cell} (n={len(runs)})")
+      ax.plot(common, table.mean(0), color=color, label=f"{cell} (n={len(runs)})",
+              marker="o" if len(common) < 12 else None, ms=3)
       if len(runs) > 1:
         ax.fill_between(common, table.min(0), table.max(0), color=color, alpha=0.2, lw=0)
     ax.set_title(key, fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
   axes[0].legend(fontsize=7)
-  fig.suptitle(title + "mean over seeds; band: lowest to highest seed", fontsize=9)
+  fig.suptitle(title + "mean over seeds, band from the lowest to the highest", fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
@@ -56,7 +57,7 @@ def bars(path: str, rows: dict, values: dict, cells, baseline: str, directions: 
   metrics = [m for m in rows if any(rows[m].get(c, {}).get("n") for c in cells)]
   if not metrics:
     return False
-  fig, axes = _axes(len(metrics), width=max(4.2, 0.9 * len(cells) + 1.5))
+  fig, axes = _axes(len(metrics), width=max(5.0, 0.9 * len(cells) + 1.5))
   for ax, metric in zip(axes, metrics):
     x = np.arange(len(cells))
     means = [rows[metric].get(c, {}).get("mean", np.nan) for c in cells]
@@ -71,8 +72,7 @@ def bars(path: str, rows: dict, values: dict, cells, baseline: str, directions: 
     ax.set_xticks(x, cells, rotation=30, ha="right", fontsize=8)
     ax.set_title(f"{metric} ({directions[metric]} is better)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-  fig.suptitle(title + f"mean and 95% interval over seeds (dots); orange: baseline "
-               f"{baseline}", fontsize=9)
+  fig.suptitle(title + f"mean, 95% interval, seeds as dots; orange: {baseline}", fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)

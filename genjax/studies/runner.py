@@ -19,10 +19,12 @@ from genjax.studies.summary import STATE_FILE, cell_dir, summarize
 
 def tasks(study: Study, root: str, cwd: str):
   """(the runs the study needs, the cell x seed tasks), with absolute workdirs."""
-  needs = [Task("", None, os.path.abspath(wd), config_lib.load(spec).to_dict(), cwd)
+  needs = [Task("", None, os.path.abspath(wd), config_lib.load(spec).to_dict(), cwd,
+                origin={"config": spec, "overrides": {}, "study": study.name})
            for wd, spec in study.needs.items()]
   cells = [Task(cell, seed, os.path.abspath(cell_dir(root, cell, seed)),
-                study.config(cell, seed).to_dict(), cwd, tuple(study.metrics))
+                study.config(cell, seed).to_dict(), cwd, tuple(study.metrics),
+                origin=study.origin(cell, seed))
            for cell in study.cells for seed in study.seeds]
   return needs, cells
 

@@ -92,6 +92,12 @@ class Study:
     config_lib.validate(cfg)
     return cfg
 
+  def origin(self, cell: str, seed: int) -> dict:
+    """Where a cell's config comes from: its file and every override."""
+    c = self.cells[cell]
+    return {"config": c.config or self.base, "study": self.name, "cell": cell,
+            "overrides": {**self.overrides, **c.overrides, "seed": int(seed)}}
+
 
 def apply_overrides(cfg: ml_collections.ConfigDict, overrides: dict, where: str):
   """cfg[key] = value for dotted keys; an unknown key is an error naming it."""

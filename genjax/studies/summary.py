@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 
+from genjax import report_html
 from genjax.studies import plots, stats
 from genjax.studies.cells import read_metrics, read_result
 from genjax.studies.spec import Study
@@ -112,10 +113,9 @@ def _hparams(study: Study, root: str, results: dict):
     shutil.rmtree(os.path.join(logdir, "hparams"), ignore_errors=True)
     cfg = study.config(cell, seed)
     hp = {"cell": cell, "seed": seed}
-    for k in keys:
-      v = cfg
-      for part in k.split("."):
-        v = v[part]
+    flat = report_html.flatten(cfg)
+    for k in keys:  # a key another cell overrides may be absent from this cell's config
+      v = flat.get(k, "absent")
       hp[k] = v if isinstance(v, (int, float, str, bool)) else str(v)
     with SummaryWriter(logdir) as w:
       w.add_hparams(hp, {f"final/{m}": float(v) for m, v in r.get("metrics", {}).items()},
@@ -136,8 +136,8 @@ def summarize(study: Study, root: str) -> dict:
   status = {c: [results[(c, s)].get("status", "not run") for s in study.seeds] for c in cells}
   elapsed = {c: [results[(c, s)].get("elapsed_s") for s in study.seeds
                  if results[(c, s)].get("status") == "done"] for c in cells}
-  machines = sorted({json.dumps(r["machine"], sort_keys=True) for r in results.values()
-                     if "machine" in r})
+  machines = sorted({json.dumps({k: v for k, v in r["machine"].items() if k != "pid"},
+                                sort_keys=True) for r in results.values() if "machine" in r})
   wall = sum(s.get("wall_s", 0.0) for s in state.get("sessions", []))
   summary = {"study": study.name, "description": study.description, "base": study.base,
              "baseline": study.baseline, "seeds": list(study.seeds), "alpha": study.alpha,
@@ -158,6 +158,7 @@ def summarize(study: Study, root: str) -> dict:
   with open(os.path.join(root, "summary.md"), "w") as f:
     f.write(markdown(study, summary))
   _hparams(study, root, results)
+  report_html.write(root)
   return summary
 
 
@@ -209,10 +210,11 @@ def markdown(study: Study, s: dict) -> str:
               "| cell | n | mean +- std | 95% CI | vs baseline (95% CI) | p | p (BH) | verdict |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c, r in by_cell.items():
-      vs = ("baseline" if c == study.baseline else
+      vs = ("baseline" if c == study.baseline else "-" if math.isnan(r["diff"]) else
             f"{r['diff']:+.4g} ({_num(r['diff_ci_low'])} to {_num(r['diff_ci_high'])})")
       name = f"**{c}**" if r.get("verdict") in ("better", "worse") else c
-      lines.append(f"| {name} | {r['n']} | {_num(r['mean'])} +- {_num(r['std'], 2)} | "
+      spread = f"{_num(r['mean'])} +- {_num(r['std'], 2)}" if r["n"] else "-"
+      lines.append(f"| {name} | {r['n']} | {spread} | "
                    f"{_num(r['ci_low'])} to {_num(r['ci_high'])} | {vs} | "
                    f"{_p(r.get('p', math.nan))} | {_p(r.get('p_adj', math.nan))} | "
                    f"{r.get('verdict', '-')} |")

@@ -9,6 +9,7 @@ import numpy as np
 
 from genjax import data, workdir
 from genjax.data import sources
+from genjax.metrics import inception
 
 
 def tree_hash(tree) -> str:
@@ -33,7 +34,7 @@ class ClassifierExtractor:
 
   def __init__(self, run_dir: str, step=None):
     r, state, meta = workdir.restore_workdir(run_dir, step)
-    if not hasattr(r.method, "features"):
+    if r.method.features is None:
       raise ValueError(f"{run_dir!r} is a {r.config.method!r} run; the classifier "
                        "extractor needs a run of configs/classifier.py.")
     self.state, self.method = state, r.method
@@ -59,7 +60,6 @@ class InceptionExtractor:
   image_size, channels = 299, 3
 
   def __init__(self, weights_path: str):
-    from genjax.metrics import inception
     if not os.path.exists(weights_path):
       raise FileNotFoundError(
           f"Inception weights {weights_path!r} not found. genjax ships none: convert "
