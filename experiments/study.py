@@ -20,7 +20,7 @@ import sys
 
 from absl import app, flags, logging
 
-from genjax import checkpoint, cli, studies
+from genjax import checkpoint, cli, errors, studies
 
 FLAGS = flags.FLAGS
 
@@ -77,7 +77,7 @@ def main(argv):
               for s, x in zip(study.seeds, st) if x == "failed"]
     if failed:
       print(f"Summary: {root}/summary.md", flush=True)
-      raise RuntimeError(f"{len(failed)} cell(s) failed: {', '.join(failed)}; see their "
+      raise errors.StateError(f"{len(failed)} cell(s) failed: {', '.join(failed)}; see their "
                          "study_cell.json and log.txt, fix the cause and rerun to retry them.")
   print(f"Summary: {root}/summary.md")
 

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from absl import logging
 
+from genjax import errors
+
 
 def _finite_leaves(tree):
   return [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
@@ -114,7 +116,7 @@ class Checkpointer:
     written (FloatingPointError naming the leaf and the latest good step)."""
     bad = first_nonfinite_leaf(state)
     if bad is not None:
-      raise FloatingPointError(
+      raise errors.DivergedError(
           f"The train state at step {step} is not finite (first bad leaf: state{bad}); it "
           f"was not saved. The latest good checkpoint (step {self.latest_step() or 0}) "
           "is untouched; lower the learning rate (config optim*.lr) or check the data, "
@@ -130,9 +132,9 @@ class Checkpointer:
     tried."""
     steps = sorted(self.all_steps(), reverse=True)
     if not steps:
-      raise FileNotFoundError(f"No checkpoint in {self.directory}.")
+      raise errors.MissingError(f"No checkpoint in {self.directory}.")
     if step is not None and step not in steps:
-      raise FileNotFoundError(f"No checkpoint of step {step} in {self.directory}; it has "
+      raise errors.MissingError(f"No checkpoint of step {step} in {self.directory}; it has "
                               f"steps {', '.join(map(str, sorted(steps)))}.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
     _quiet_abandoned_reads()  # before reading: a damaged file's other reads fail late
@@ -146,13 +148,13 @@ class Checkpointer:
       except Exception as e:  # orbax / tensorstore raise many types for a damaged file
         reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
         if step is not None:
-          raise ValueError(f"Checkpoint {s} in {self.directory} cannot be read ({reason}).") from None
+          raise errors.InputError(f"Checkpoint {s} in {self.directory} cannot be read ({reason}).") from None
         aside = self._move_aside(s)
         print(f"Checkpoint {s} cannot be read ({reason}); moved it to {aside} and falling "
               "back to the one before.", flush=True)
       finally:
         logging.set_verbosity(verbosity)
-    raise FileNotFoundError(f"No readable checkpoint in {self.directory} (damaged ones were "
+    raise errors.MissingError(f"No readable checkpoint in {self.directory} (damaged ones were "
                             f"moved to {self.directory}_corrupt/).")
 
   def _move_aside(self, step: int) -> str:

@@ -1,14 +1,17 @@
-"""What every entry point shares: expected errors (bad flags, configs, data,
-workdirs) end in one clear message and a non-zero exit, not a traceback;
-`--verbosity=1` (or any explicit --verbosity) shows the traceback too."""
+"""What every entry point shares: genjax's own user errors (errors.UserError:
+bad configs, data, files, workdirs) end in one clear message and a non-zero
+exit; any other exception is a bug and keeps its traceback. `--verbosity=1`
+(or any explicit --verbosity) shows the traceback of user errors too."""
 import sys
 
 from absl import flags
 
-# Errors genjax raises with a message a person can act on (and the ones
-# config parsing raises for a mistyped key).
-EXPECTED = (ValueError, OSError, RuntimeError, FloatingPointError, KeyError,
-            AttributeError, TypeError, flags.Error)
+from genjax import errors
+
+# Parsing the flags and the config file (before main): a mistyped override
+# key or a config file that raises is the user's input too.
+PARSE_ERRORS = (errors.UserError, flags.Error, ValueError, KeyError, AttributeError,
+                TypeError, OSError)
 USAGE_EXIT_CODE = 2
 
 
@@ -18,31 +21,35 @@ def _verbose() -> bool:
 
 def _fail(e: BaseException):
   message = str(e).strip().strip("'\"").replace("\\n", "\n").replace("\\'", "'")
+  lines = [l.strip() for l in message.splitlines() if l.strip()]
   if "Traceback" in message:  # a config file that raised: its first and last lines
-    lines = [l for l in message.splitlines() if l.strip()]
-    message = f"{lines[0]} {lines[-1]}"
+    lines = [lines[0], lines[-1]]
+  message = " ".join(lines)  # one line
   print(f"error: {message or type(e).__name__}", file=sys.stderr)
   sys.exit(USAGE_EXIT_CODE if isinstance(e, flags.Error) else 1)
 
 
 def parse_flags(argv):
   """absl flag parsing (configs included) that reports a bad flag or config in
-  one line."""
+  one line. Config files load lazily, so their errors are raised here too."""
   try:
-    return flags.FLAGS(argv)
-  except EXPECTED as e:
+    rest = flags.FLAGS(argv)
+    if "config" in flags.FLAGS:  # genjax.train's config: a file that failed to load
+      flags.FLAGS.config.keys()  # is a placeholder that raises on first use
+    return rest
+  except PARSE_ERRORS as e:
     if _verbose():
       raise
     _fail(e)
 
 
 def clear_errors(main):
-  """Wraps an entry point's main: expected errors become one line on stderr
-  and exit status 1."""
+  """Wraps an entry point's main: user errors (errors.UserError) become one
+  line on stderr and exit status 1; other exceptions propagate."""
   def wrapped(argv):
     try:
       return main(argv)
-    except EXPECTED as e:
+    except errors.UserError as e:
       if _verbose():
         raise
       _fail(e)

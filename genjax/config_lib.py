@@ -5,6 +5,8 @@ import os
 
 import ml_collections
 
+from genjax import errors
+
 # Dataset variants shared by all methods: source settings + image geometry.
 DATASETS = {
     "mnist": dict(source="mnist5k", image_size=28, channels=1),
@@ -24,7 +26,7 @@ def load(spec: str) -> ml_collections.ConfigDict:
   way --config loads it."""
   path, _, arg = spec.partition(":")
   if not os.path.exists(path):
-    raise FileNotFoundError(f"Config file {path!r} does not exist.")
+    raise errors.MissingError(f"Config file {path!r} does not exist.")
   name = "genjax_config_" + os.path.splitext(os.path.basename(path))[0]
   module_spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(module_spec)
@@ -34,7 +36,7 @@ def load(spec: str) -> ml_collections.ConfigDict:
 
 def data_config(dataset: str) -> ml_collections.ConfigDict:
   if dataset not in DATASETS:
-    raise ValueError(f"Unknown dataset variant {dataset!r}; choose one of "
+    raise errors.InputError(f"Unknown dataset variant {dataset!r}; choose one of "
                      f"{', '.join(DATASETS)}, or one of the config's own variants "
                      "(smoke, demo, ...: its docstring lists them).")
   cfg = _data_defaults()
@@ -334,5 +336,5 @@ def validate(cfg: ml_collections.ConfigDict):
   for key, ok, what in checks:
     value = _get(cfg, key)
     if value is not None and not isinstance(value, bool) and not ok(value):
-      raise ValueError(f"Config key {key} is {value!r}; it must be {what} "
+      raise errors.InputError(f"Config key {key} is {value!r}; it must be {what} "
                        f"(--config.{key}=...).")

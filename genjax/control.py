@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from genjax import data, images, latents
+from genjax import data, errors, images, latents
 
 TRAVERSE_VALUES = tuple(np.linspace(-3.0, 3.0, 7))
 
@@ -27,7 +27,7 @@ def _rows_of(run, labels):
   if run.method.num_classes:
     return list(labels) if labels else list(range(run.method.num_classes))
   if labels:
-    raise ValueError("This run is unconditional: labels (--labels) need a run trained with "
+    raise errors.InputError("This run is unconditional: labels (--labels) need a run trained with "
                      "conditioning.")
   return [None]
 
@@ -53,9 +53,9 @@ def morph(run, state, classes, frames: int, seeds):
   follow), `frames` per segment; frames [T, len(seeds), ...]."""
   k = run.method.num_classes
   if not k:
-    raise ValueError("A class morph (--morph) needs a conditional run (e.g. configs/cgan.py).")
+    raise errors.InputError("A class morph (--morph) needs a conditional run (e.g. configs/cgan.py).")
   if len(classes) < 2:
-    raise ValueError(f"A class morph needs at least two classes (got {list(classes)}).")
+    raise errors.InputError(f"A class morph needs at least two classes (got {list(classes)}).")
   weights = latents.path(np.eye(k, dtype=np.float32)[list(classes)], frames, spherical=False)
   z = keypoint_latents(run, seeds)
   out = [run.generate_from(state, np.repeat(z[i:i + 1], len(weights), 0), weights)
@@ -132,7 +132,7 @@ def _class_index(run, name):
     return names.index(name)
   if str(name).lstrip("-").isdigit() and 0 <= int(name) < len(names):
     return int(name)
-  raise ValueError(f"Unknown class {name!r} in an attribute A:B: give a class index "
+  raise errors.InputError(f"Unknown class {name!r} in an attribute A:B: give a class index "
                    f"0..{len(names) - 1}, a class name ({', '.join(names)}) or an image folder.")
 
 
@@ -152,13 +152,13 @@ def attribute_sets(run, state, a, b, classify=None, num_latents: int = 2000, see
       else:
         ex = ex if ex is not None else data.split_examples(cfg, cfg.eval_split)
         if "label" not in ex:
-          raise ValueError(f"Data {cfg.source!r} has no labels: give two image folders as "
+          raise errors.InputError(f"Data {cfg.source!r} has no labels: give two image folders as "
                            "the attribute's A:B.")
         imgs = ex["image"][ex["label"] == _class_index(run, spec)]
       sets.append(run.encode(state, imgs)[0])
     return tuple(sets)
   if classify is None:
-    raise ValueError("A GAN has no encoder: attribute vectors need a classifier that labels "
+    raise errors.InputError("A GAN has no encoder: attribute vectors need a classifier that labels "
                      "its samples (--classifier DIR of a configs/classifier.py run).")
   z = run.sample_latents(seed + 2, num_latents)
   predicted = np.argmax(classify(images.to_uint8(run.generate_from(state, z))), -1)
@@ -171,7 +171,7 @@ def attribute(run, state, a, b, strengths, rows: int, seed: int, classify=None):
   samples labelled A) moved by strength x (mean latent of B - mean latent of
   A); 0 keeps them. Returns (grid, the attribute vector)."""
   if run.method.num_classes:
-    raise ValueError("Attribute vectors steer unconditional runs; a conditional run changes "
+    raise errors.InputError("Attribute vectors steer unconditional runs; a conditional run changes "
                      "class through its label (--morph A:B).")
   za, zb = attribute_sets(run, state, a, b, classify, seed=seed)
   vector = latents.attribute_vector(za, zb)

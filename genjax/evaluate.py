@@ -26,7 +26,7 @@ import json
 
 from absl import app, flags, logging
 
-from genjax import cli, config_lib, run, workdir as workdir_lib
+from genjax import cli, config_lib, errors, run, workdir as workdir_lib
 from genjax.evaluators import cas, heldout, paired, quality
 from genjax.logging import MetricWriter
 
@@ -114,7 +114,7 @@ def main(argv):
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   if FLAGS.samples and not FLAGS.extractor:
-    raise app.UsageError("--extractor is required (e.g. classifier:runs/clf_mnist).")
+    raise errors.InputError("--extractor is required (e.g. classifier:runs/clf_mnist).")
   kw = dict(seed=FLAGS.seed, keep=FLAGS.max_features, kid_subsets=FLAGS.kid_subsets,
             kid_subset_size=FLAGS.kid_subset_size)
   if FLAGS.cas and FLAGS.augment:
@@ -145,7 +145,7 @@ def main(argv):
         json.dump(res, f, indent=2)
     print(json.dumps(res))
   else:
-    raise app.UsageError("Give --workdir, --samples and --reference, or --cas.")
+    raise errors.InputError("Give --workdir, --samples and --reference, or --cas.")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from genjax import errors
+
 GENERATED = "generated image"  # the `content` of every generated file's provenance
 ANIMATIONS = ("gif", "webp", "mp4")
 _EXIF_DESCRIPTION = 0x010E  # ImageDescription
@@ -71,13 +73,13 @@ def save_animation(path: str, frames, provenance: dict = None, fps: float = 10.0
       first.save(path, lossless=True, exif=exif, **kw)
     return
   if ext != "mp4":
-    raise ValueError(f"Unknown animation format {ext!r} ({path}); use one of "
+    raise errors.InputError(f"Unknown animation format {ext!r} ({path}); use one of "
                      f"{', '.join(ANIMATIONS)}.")
   try:
     import imageio.v2 as imageio
     import imageio_ffmpeg  # noqa: F401  (the ffmpeg binary imageio's plugin runs)
   except ImportError:
-    raise ValueError("MP4 needs imageio's ffmpeg plugin: pip install genjax[video] (or "
+    raise errors.InputError("MP4 needs imageio's ffmpeg plugin: pip install genjax[video] (or "
                      "imageio-ffmpeg), or write gif / webp.") from None
   rgb = np.repeat(frames, 3, -1) if frames.shape[-1] == 1 else frames
   pad = ((0, 0), (0, rgb.shape[1] % 2), (0, rgb.shape[2] % 2), (0, 0))  # yuv420p: even sides

@@ -4,6 +4,8 @@ principal directions of a generator's activations mapped back to its latents
 KL. genjax.control applies them to a run."""
 import numpy as np
 
+from genjax import errors
+
 
 def lerp(a, b, t):
   """(1 - t) a + t b, row-wise for a, b [..., d] and t broadcasting against them."""
@@ -37,7 +39,7 @@ def path(keypoints, frames: int, spherical: bool = True) -> np.ndarray:
   [(m - 1) * frames + 1, ..., d]."""
   keypoints = np.asarray(keypoints, np.float64)
   if len(keypoints) < 2 or frames < 1:
-    raise ValueError(f"An interpolation needs at least 2 keypoints and 1 frame per segment "
+    raise errors.InputError(f"An interpolation needs at least 2 keypoints and 1 frame per segment "
                      f"(got {len(keypoints)} and {frames}).")
   step = slerp if spherical else lerp
   ts = np.arange(frames) / frames
@@ -74,7 +76,7 @@ def attribute_vector(latents_a, latents_b) -> np.ndarray:
   """mean(latents_b) - mean(latents_a): adding it moves an A towards B."""
   a, b = np.asarray(latents_a, np.float64), np.asarray(latents_b, np.float64)
   if not len(a) or not len(b):
-    raise ValueError(f"An attribute vector needs latents of both sets (got {len(a)} and "
+    raise errors.InputError(f"An attribute vector needs latents of both sets (got {len(a)} and "
                      f"{len(b)}).")
   return (b.mean(0) - a.mean(0)).astype(np.float32)
 

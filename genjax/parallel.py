@@ -5,6 +5,8 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from genjax import errors
+
 
 def initialize_multihost(coordinator_address=None, num_processes=None, process_id=None):
   """Joins a multi-process run (jax.distributed); arguments default to the
@@ -37,7 +39,7 @@ def data_sharded(mesh):
 
 def check_batch(global_batch: int, mesh):
   if global_batch % mesh.size:
-    raise ValueError(f"Global batch size {global_batch} is not divisible by the "
+    raise errors.InputError(f"Global batch size {global_batch} is not divisible by the "
                      f"{mesh.size} devices (config key train.batch_size).")
 
 
@@ -82,7 +84,7 @@ def step_compiler_options(train_config):
   for key, choices in (("cpu_scheduler", CPU_SCHEDULERS), ("cpu_conv_kernels", CPU_CONV_KERNELS)):
     name = train_config[key]
     if name not in choices:
-      raise ValueError(f"train.{key}={name!r} is not one of {', '.join(choices)}; "
+      raise errors.InputError(f"train.{key}={name!r} is not one of {', '.join(choices)}; "
                        "fix the config.")
     chosen.append(name)
   if jax.default_backend() != "cpu":

@@ -1,4 +1,5 @@
 """Name -> constructor registries with errors that list the valid choices."""
+from genjax import errors
 
 
 class Registry(dict):
@@ -20,6 +21,6 @@ class Registry(dict):
     return wrap
 
   def __missing__(self, name):
-    raise ValueError(
+    raise errors.InputError(
         f"Unknown {self.what} {name!r} (config key {self.config_key}). "
         f"Choose one of: {', '.join(sorted(self))}.")

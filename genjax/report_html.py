@@ -24,7 +24,7 @@ import ml_collections
 import numpy as np
 
 import genjax
-from genjax import config_lib, images
+from genjax import config_lib, errors, images
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1180px; color: #222; }
@@ -318,7 +318,7 @@ def write(path: str, out: str = "") -> str:
   """Writes the report of a run or study directory to `out` (default
   DIR/report.html); returns its path."""
   if not (is_study(path) or os.path.exists(os.path.join(path, "config.json"))):
-    raise FileNotFoundError(f"{path!r} is neither a genjax run (no config.json) nor a study "
+    raise errors.MissingError(f"{path!r} is neither a genjax run (no config.json) nor a study "
                             "(no summary.json).")
   out = out or os.path.join(path, "report.html")
   text = study_page(path) if is_study(path) else run_page(path)

@@ -7,7 +7,8 @@ import time
 import jax
 import numpy as np
 
-from genjax import checkpoint, config_lib, data, evaluators, images, parallel, report_html
+from genjax import (checkpoint, config_lib, data, errors, evaluators, images, parallel,
+                    report_html)
 from genjax import workdir as workdir_lib
 from genjax.logging import MetricWriter, Progress
 
@@ -30,8 +31,8 @@ class TrainMetrics:
     self.pending, self.last = [], (start, time.time())
     self.in_row, self.step = 0, start
 
-  def _bad(self, what: str) -> FloatingPointError:
-    return FloatingPointError(
+  def _bad(self, what: str) -> errors.DivergedError:
+    return errors.DivergedError(
         f"{what}. The latest good checkpoint (step {self.ckpt.latest_step() or 0}) is "
         "untouched; lower the learning rate (config optim*.lr, which a resumed run may "
         "change) or check the data, then rerun to resume from it.")

@@ -28,7 +28,7 @@ import os
 import numpy as np
 from absl import app, flags, logging
 
-from genjax import cli, control, images, workdir as workdir_lib
+from genjax import cli, control, errors, images, workdir as workdir_lib
 from genjax.evaluators.extractors import build_extractor
 
 FLAGS = flags.FLAGS
@@ -84,7 +84,7 @@ def resolve_labels(spec, class_names):
   """Class indices from indices or names (None: every class)."""
   names = list(class_names or [])
   if not names:
-    raise ValueError("This run is unconditional: --labels and --class_grid need a run "
+    raise errors.InputError("This run is unconditional: --labels and --class_grid need a run "
                      "trained with conditioning (e.g. configs/cgan.py).")
   if not spec:
     return list(range(len(names)))
@@ -96,7 +96,7 @@ def resolve_labels(spec, class_names):
     elif s.lstrip("-").isdigit() and 0 <= int(s) < len(names):
       out.append(int(s))
     else:
-      raise ValueError(f"Unknown class {s!r} (--labels): use an index 0..{len(names) - 1} "
+      raise errors.InputError(f"Unknown class {s!r} (--labels): use an index 0..{len(names) - 1} "
                        f"or a name: {', '.join(names)}.")
   return out
 
@@ -159,7 +159,7 @@ def steer(workdir, out, step=None, seed=0, labels=None, interpolate=0, path_seed
                            ("truncation", truncation), ("traverse", traverse),
                            ("attribute", attribute)) if on]
   if len(modes) != 1:
-    raise ValueError(f"Give one steering mode at a time (got {', '.join(modes) or 'none'}).")
+    raise errors.InputError(f"Give one steering mode at a time (got {', '.join(modes) or 'none'}).")
   r, state, meta = workdir_lib.restore_workdir(workdir, step)
   classes = resolve_labels(labels, r.info.class_names) if labels else None
   seeds = [int(s) for s in path_seeds] if path_seeds else [seed + i for i in range(4)]

@@ -18,7 +18,7 @@ import numpy as np
 from absl import app, flags, logging
 from PIL import Image
 
-from genjax import cli, images, workdir as workdir_lib
+from genjax import cli, errors, images, workdir as workdir_lib
 from genjax.data import sources
 
 FLAGS = flags.FLAGS
@@ -46,7 +46,7 @@ def read_image(path: str, channels: int) -> np.ndarray:
       img.load()
       return sources.to_channels(img, channels)
   except (OSError, SyntaxError) as e:
-    raise ValueError(f"Cannot read image {path!r}: {e}.") from None
+    raise errors.InputError(f"Cannot read image {path!r}: {e}.") from None
 
 
 def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
@@ -55,29 +55,29 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
   r, state, _ = workdir_lib.restore_workdir(workdir, step)
   fields = r.info.fields
   if "input" not in fields:
-    raise ValueError(f"{workdir!r} is a {r.config.method!r} run without an `input` field; "
+    raise errors.InputError(f"{workdir!r} is a {r.config.method!r} run without an `input` field; "
                      "genjax.translate needs an image-to-image run (e.g. configs/restore.py).")
   mask_key = next((k for k in ("mask", "region") if k in fields), None)
   if mask_key and not mask_dir:
-    raise ValueError(f"{workdir!r} {'inpaints' if mask_key == 'mask' else 'harmonises'}: give "
+    raise errors.InputError(f"{workdir!r} {'inpaints' if mask_key == 'mask' else 'harmonises'}: give "
                      "--mask DIR (same file names, white = the hole / pasted region).")
   channels = fields["input" if direction == "AtoB" else "image"].shape[-1]
   if not os.path.isdir(input_dir):
-    raise FileNotFoundError(f"Input folder {input_dir!r} (--input) does not exist.")
+    raise errors.MissingError(f"Input folder {input_dir!r} (--input) does not exist.")
   names = sorted(n for n in os.listdir(input_dir)
                  if n.lower().endswith(sources.IMAGE_EXTENSIONS))
   if not names:
-    raise FileNotFoundError(f"No images ({', '.join(sources.IMAGE_EXTENSIONS)}) in {input_dir!r}.")
+    raise errors.MissingError(f"No images ({', '.join(sources.IMAGE_EXTENSIONS)}) in {input_dir!r}.")
   os.makedirs(output_dir, exist_ok=True)
   for name in names:
     inputs = {"input": read_image(os.path.join(input_dir, name), channels)}
     if mask_key:
       path = os.path.join(mask_dir, name)
       if not os.path.exists(path):
-        raise FileNotFoundError(f"No mask {path!r} for input {name!r} (--mask).")
+        raise errors.MissingError(f"No mask {path!r} for input {name!r} (--mask).")
       mask = read_image(path, 1)
       if mask.shape[:2] != inputs["input"].shape[:2]:
-        raise ValueError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
+        raise errors.InputError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction))

@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 
 import genjax
-from genjax import checkpoint, config_lib, data, images, methods, parallel
+from genjax import checkpoint, config_lib, data, errors, images, methods, parallel
 
 CONFIG_FILE = "config.json"
 DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
@@ -68,7 +68,7 @@ def save(config, info: data.DataInfo, workdir: str):
       changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
       allowed = resumable_changes(config)
       if set(changed) - allowed:
-        raise ValueError(
+        raise errors.InputError(
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
             f"Resume with the same config (only {', '.join(sorted(allowed))} "
             "may change) or use a new --workdir.")
@@ -115,7 +115,7 @@ def check_data_files(config, workdir: str, accept_change: bool = False):
     what = ", ".join(f"{len(v)} {name} (e.g. {v[0]})" for name, v in
                      (("added", added), ("removed", removed), ("changed", changed)) if v)
     if not accept_change:
-      raise ValueError(
+      raise errors.InputError(
           f"The files under data.path {config.data.path!r} changed since this run started "
           f"({what}; recorded in {path}). Restore them, or resume with "
           "--accept_data_change to train on the new contents from here (the split and "
@@ -162,7 +162,7 @@ def lock(workdir: str):
       except (OSError, ValueError):
         owner = {"pid": -1, "host": me["host"]}  # unreadable: a crash mid-write
       if owner.get("host") != me["host"] or _alive(int(owner.get("pid", -1))):
-        raise RuntimeError(
+        raise errors.StateError(
             f"{workdir!r} is in use by another genjax run (pid {owner.get('pid')} on "
             f"{owner.get('host')}; lock file {path}). Wait for it, stop it, or use another "
             "--workdir; delete the lock file only if that process is gone.") from None
@@ -182,7 +182,7 @@ def lock(workdir: str):
 def load_config(workdir: str) -> ml_collections.ConfigDict:
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.exists(path):
-    raise FileNotFoundError(f"No {CONFIG_FILE} in workdir {workdir!r}: is it a "
+    raise errors.MissingError(f"No {CONFIG_FILE} in workdir {workdir!r}: is it a "
                             "genjax run directory (made by genjax.train)?")
   with open(path) as f:
     return config_lib.upgrade(ml_collections.ConfigDict(json.load(f)))
@@ -210,7 +210,7 @@ class Run:
     self.config, self.info = config, info
     self.mesh = mesh if mesh is not None else parallel.make_mesh()
     if config.train.nonfinite not in NONFINITE_POLICIES:
-      raise ValueError(f"Unknown train.nonfinite {config.train.nonfinite!r}; use "
+      raise errors.InputError(f"Unknown train.nonfinite {config.train.nonfinite!r}; use "
                        f"{' or '.join(NONFINITE_POLICIES)}.")
     self.method = methods.build(config, info)
     self.hash = config_hash(config)
@@ -278,7 +278,7 @@ class Run:
     (int array of num, or None) condition them where the method is
     conditional; latents are pulled towards the mean by `truncation` (1 = off)."""
     if self._generate is None:
-      raise ValueError(f"Method {self.config.method!r} does not generate images.")
+      raise errors.InputError(f"Method {self.config.method!r} does not generate images.")
     out = []
     for i in range(0, num, batch_size):
       n = min(batch_size, num - i)
@@ -290,7 +290,7 @@ class Run:
 
   def _latent_method(self, what: str):
     if self._generate_from is None:
-      raise ValueError(f"Method {self.config.method!r} has no latent space to {what} "
+      raise errors.InputError(f"Method {self.config.method!r} has no latent space to {what} "
                        "(GANs and VAEs have).")
 
   def sample_latents(self, seed: int, num: int) -> np.ndarray:
@@ -313,7 +313,7 @@ class Run:
   def encode(self, state, uint8_images, labels=None, batch_size: int = 500):
     """(mean, logvar) numpy arrays of q(z | x) for uint8 NHWC images (VAEs)."""
     if self._encode is None:
-      raise ValueError(f"Method {self.config.method!r} has no encoder (VAEs have): images "
+      raise errors.InputError(f"Method {self.config.method!r} has no encoder (VAEs have): images "
                        "cannot be mapped to latents.")
     means, logvars = [], []
     for i in range(0, len(uint8_images), batch_size):
@@ -328,7 +328,7 @@ class Run:
   def latent_activations(self, state, latents, labels=None) -> np.ndarray:
     """The generator's first-layer activations [n, F] for latents (GANs)."""
     if self._activations is None:
-      raise ValueError(f"Method {self.config.method!r} exposes no generator activations "
+      raise errors.InputError(f"Method {self.config.method!r} exposes no generator activations "
                        "(GANs do): use the VAE traversal instead.")
     z = parallel.replicate(np.asarray(latents, np.float32), self.mesh)
     y = None if labels is None else parallel.replicate(np.asarray(labels), self.mesh)
@@ -341,9 +341,9 @@ class Run:
     computed tile by tile when larger than `tile` (images.tiled). Two-way
     translators (CycleGAN) also take direction="BtoA"."""
     if self._translate is None:
-      raise ValueError(f"Method {self.config.method!r} does not translate images.")
+      raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
     if direction not in self.method.directions:
-      raise ValueError(f"Method {self.config.method!r} translates "
+      raise errors.InputError(f"Method {self.config.method!r} translates "
                        f"{' and '.join(self.method.directions)} only (got --direction "
                        f"{direction}).")
     fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
@@ -366,7 +366,7 @@ def open_run(workdir: str, mesh=None):
   config = load_config(workdir)
   ckpt_dir = os.path.join(workdir, "checkpoints")
   if not os.path.isdir(ckpt_dir):
-    raise FileNotFoundError(f"No checkpoints in workdir {workdir!r}; train it first.")
+    raise errors.MissingError(f"No checkpoints in workdir {workdir!r}; train it first.")
   return Run(config, load_info(workdir, config), mesh), checkpoint.Checkpointer(ckpt_dir)
 
 

@@ -15,8 +15,8 @@ LAYERS = [  # top to bottom; a module may import only from layers below its own
     {"workdir"},
     {"methods"},
     {"models", "data", "metrics", "report_html"},
-    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "cli", "latents",
-     "__init__"},
+    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "cli", "latents"},
+    {"errors", "__init__"},
 ]
 PACKAGE = os.path.join(ROOT, "genjax")
 

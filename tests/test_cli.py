@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from genjax import checkpoint
+from genjax import checkpoint, cli, errors
 from tests.conftest import run_module
 
 
@@ -56,3 +56,20 @@ def test_expected_errors_are_one_clear_message_without_traceback(args, message, 
   proc = run_module(args + ["--workdir", str(tmp_path / "none")])
   assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
+
+
+def test_only_user_errors_become_one_line_and_bugs_keep_their_traceback(capsys, monkeypatch):
+  monkeypatch.setattr("sys.argv", ["genjax.train"])  # no --verbosity
+  def user_mistake(argv):
+    raise errors.InputError("Config key train.num_steps is 0;\nit must be positive.")
+  with pytest.raises(SystemExit) as exit_:
+    cli.clear_errors(user_mistake)([])
+  assert exit_.value.code == 1
+  assert capsys.readouterr().err == (
+      "error: Config key train.num_steps is 0; it must be positive.\n")
+  for bug in (KeyError("step"), AttributeError("no attribute 'g'"), TypeError("bad call"),
+              ValueError("a bug, not a genjax user error")):
+    def buggy(argv, bug=bug):
+      raise bug
+    with pytest.raises(type(bug)):
+      cli.clear_errors(buggy)([])

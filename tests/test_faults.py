@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genjax import checkpoint, cli, run, workdir
+from genjax import checkpoint, errors, run, workdir
 from tests.conftest import ROOT, assert_trees_close, load_config, run_module, smoke
 
 
@@ -101,8 +101,10 @@ def test_resuming_with_a_lower_learning_rate_is_allowed_and_recorded(tmp_path):
   cfg.optim.lr = 1e-4
   state = run.train_and_evaluate(cfg, wd)
   assert int(state.step) == 4 and workdir.load_config(wd).optim.lr == 1e-4
-  (entry,) = [json.loads(l) for l in open(os.path.join(wd, workdir.HISTORY_FILE))]
+  history = [json.loads(l) for l in open(os.path.join(wd, workdir.HISTORY_FILE))]
+  (entry,) = [h for h in history if "changed" in h]
   assert entry["changed"] == {"optim.lr": [1e-3, 1e-4], "train.num_steps": [2, 4]}
+  assert [h.get("event") for h in history] == ["start", "end", None, "resume", "end"]
 
 
 @pytest.mark.parametrize("key,value", [
@@ -342,7 +344,7 @@ def test_fuzz_malformed_image_files_end_in_one_message_naming_the_file(tmp_path)
     wd = tmp_path / f"run{i}"
     try:
       run.train_and_evaluate(cfg, str(wd))
-    except cli.EXPECTED as e:
+    except errors.UserError as e:
       assert name in str(e) and "\n" not in str(e).strip(), (name, str(e))
     else:
       pytest.fail(f"{name}: trained on a broken image file")
@@ -379,7 +381,7 @@ def test_fuzz_random_configs_train_or_fail_with_one_message_naming_the_key(tmp_p
     try:
       run.train_and_evaluate(cfg, str(wd))
       outcomes["trained"] += 1
-    except cli.EXPECTED as e:
+    except errors.UserError as e:
       message = str(e)
       assert any(k.split(".")[-1] in message for k in picked), (picked, message)
       assert not (wd / "checkpoints").exists(), (picked, message)  # refused before writing

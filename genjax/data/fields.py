@@ -11,6 +11,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import errors
+
 DTYPES = {"image": np.uint8, "label": np.int32, "mask": np.uint8}
 
 
@@ -21,7 +23,7 @@ class Field:
 
   def __post_init__(self):
     if self.kind not in DTYPES:
-      raise ValueError(f"Unknown field kind {self.kind!r}; use one of {', '.join(DTYPES)}.")
+      raise errors.InputError(f"Unknown field kind {self.kind!r}; use one of {', '.join(DTYPES)}.")
 
   @property
   def dtype(self):

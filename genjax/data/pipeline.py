@@ -10,6 +10,8 @@ import functools
 
 import numpy as np
 
+from genjax import errors
+
 
 class Pipeline:
   """Batches from a random-access source for a given step."""
@@ -17,7 +19,7 @@ class Pipeline:
   def __init__(self, source, global_batch: int, seed: int,
                process_index: int = 0, process_count: int = 1):
     if global_batch % process_count:
-      raise ValueError(f"Global batch {global_batch} is not divisible by the "
+      raise errors.InputError(f"Global batch {global_batch} is not divisible by the "
                        f"{process_count} processes (config key train.batch_size).")
     self.source, self.global_batch, self.seed = source, global_batch, seed
     self.local = global_batch // process_count

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from genjax import config_lib
+from genjax import config_lib, errors
 from genjax.data import sources
 
 
@@ -31,6 +31,6 @@ def load_image_set(spec: str, image_size: int, channels: int) -> np.ndarray:
   elif os.path.isdir(spec):
     cfg.path, split = spec, "all"
   else:
-    raise ValueError(f"Cannot read image set {spec!r}: give an .npz with 'images', an "
+    raise errors.InputError(f"Cannot read image set {spec!r}: give an .npz with 'images', an "
                      "image folder, or tfds:NAME:SPLIT.")
   return split_images(cfg, split)

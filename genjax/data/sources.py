@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 from PIL import Image, ImageOps
 
+from genjax import errors
 from genjax.data import fields as fields_lib
 from genjax.data.tasks import PairedTask
 from genjax.registry import Registry
@@ -33,7 +34,7 @@ def holdout_split(n: int, split: str, fraction: float):
     return np.sort(perm[:n_test])
   if split == "all":
     return np.arange(n)
-  raise ValueError(f"Unknown split {split!r} for an embedded/folder source "
+  raise errors.InputError(f"Unknown split {split!r} for an embedded/folder source "
                    "(config key data.split / data.eval_split); use train, test or all.")
 
 
@@ -62,18 +63,18 @@ def prepare_image(img, size: int, channels: int, crop: str = "center",
   RGBA is composited over white; grey <-> RGB converted as needed.
   """
   if channels not in (1, 3):
-    raise ValueError(f"{where}: data.channels must be 1 or 3, got {channels}.")
+    raise errors.InputError(f"{where}: data.channels must be 1 or 3, got {channels}.")
   img = Image.fromarray(to_channels(img, channels)[..., 0] if channels == 1
                         else to_channels(img, channels))
   w, h = img.size
   if crop == "center":
     side = crop_size or min(w, h)
     if side > min(w, h):
-      raise ValueError(f"{where}: data.crop_size {side} exceeds image size {w}x{h}.")
+      raise errors.InputError(f"{where}: data.crop_size {side} exceeds image size {w}x{h}.")
     left, top = (w - side) // 2, (h - side) // 2
     img = img.crop((left, top, left + side, top + side))
   elif crop != "resize":
-    raise ValueError(f"Unknown data.crop {crop!r}; use center or resize.")
+    raise errors.InputError(f"Unknown data.crop {crop!r}; use center or resize.")
   if img.size != (size, size):
     img = img.resize((size, size), Image.BICUBIC if size > min(w, h) else Image.LANCZOS)
   arr = np.asarray(img, dtype=np.uint8)
@@ -163,22 +164,22 @@ def read_npz(path: str):
   """(images, labels or None) from an .npz holding `images` (uint8 NHWC, 1 or 3
   channels) and optional `labels` (one integer per image)."""
   if not os.path.exists(path):
-    raise FileNotFoundError(f"{path!r} does not exist.")
+    raise errors.MissingError(f"{path!r} does not exist.")
   try:
     with np.load(path, allow_pickle=False) as f:
       if "images" not in f:
-        raise ValueError(f"{path} has no 'images' array (keys: {list(f.keys())}).")
+        raise errors.InputError(f"{path} has no 'images' array (keys: {list(f.keys())}).")
       images, labels = f["images"], (f["labels"] if "labels" in f else None)
   except (OSError, EOFError, ValueError) as e:
     if "no 'images'" in str(e):
       raise
-    raise ValueError(f"Cannot read {path!r} as an .npz of images: {e}") from None
+    raise errors.InputError(f"Cannot read {path!r} as an .npz of images: {e}") from None
   if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-    raise ValueError(f"{path}: 'images' must be uint8 NHWC with 1 or 3 channels (as "
+    raise errors.InputError(f"{path}: 'images' must be uint8 NHWC with 1 or 3 channels (as "
                      f"genjax.sample writes), got {images.dtype} {images.shape}.")
   if labels is not None and (labels.shape != (len(images),)
                              or not np.issubdtype(labels.dtype, np.integer)):
-    raise ValueError(f"{path}: 'labels' must hold one integer per image, got "
+    raise errors.InputError(f"{path}: 'labels' must hold one integer per image, got "
                      f"{labels.dtype} {labels.shape}.")
   return images, labels
 
@@ -188,7 +189,7 @@ def npz(cfg, split):
   """An .npz file (data.path) with `images` (uint8 NHWC) and optional `labels`,
   e.g. the output of genjax.sample. Splits as for embedded sources."""
   if not os.path.exists(cfg.path):
-    raise FileNotFoundError(f"{cfg.path!r} (config key data.path) does not exist.")
+    raise errors.MissingError(f"{cfg.path!r} (config key data.path) does not exist.")
   images, labels = read_npz(cfg.path)
   names = None if labels is None else [str(i) for i in range(int(labels.max()) + 1)]
   return _array_source(images, labels, cfg, split, names)
@@ -203,7 +204,7 @@ class TFDSSource:
       self.ds = tfds.data_source(cfg.name, split=split, data_dir=cfg.data_dir or None,
                                  download=cfg.download)
     except Exception as e:  # tfds raises several types for a missing dataset
-      raise FileNotFoundError(
+      raise errors.MissingError(
           f"TFDS dataset {cfg.name!r} split {split!r} could not be opened "
           f"(config keys data.name / data.split, data_dir={cfg.data_dir or 'default'}): "
           f"{type(e).__name__}: {e}. Prepare it first with "
@@ -296,7 +297,7 @@ def open_image(path: str) -> Image.Image:
       img.load()
       return _decode(img)
   except (OSError, SyntaxError) as e:
-    raise ValueError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
+    raise errors.InputError(f"Cannot read image {path!r}: {e}. Remove or replace the file "
                      "(data.path).") from None
 
 
@@ -307,11 +308,11 @@ class FolderSource:
   def __init__(self, cfg, split):
     root = os.path.expanduser(cfg.path)
     if not os.path.isdir(root):
-      raise FileNotFoundError(f"Image folder {root!r} (config key data.path) does not "
+      raise errors.MissingError(f"Image folder {root!r} (config key data.path) does not "
                               "exist; set --config.data.path=/path/to/images.")
     classes, files = list_images(root)
     if not files:
-      raise FileNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under "
+      raise errors.MissingError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under "
                               f"{root!r} (config key data.path).")
     idx = holdout_split(len(files), split, cfg.holdout_fraction)
     self.files = [files[i] for i in idx]
@@ -365,7 +366,7 @@ class PairedFolder:
   def __init__(self, cfg, split):
     root = os.path.expanduser(cfg.path)
     if not os.path.isdir(root):
-      raise FileNotFoundError(f"Paired image folder {root!r} (config key data.path) does "
+      raise errors.MissingError(f"Paired image folder {root!r} (config key data.path) does "
                               "not exist.")
     base = os.path.join(root, split)
     split_dirs = os.path.isdir(base)
@@ -377,13 +378,13 @@ class PairedFolder:
       for d, other in ((a_dir, b_dir), (b_dir, a_dir)):
         alone = sorted(side[d].keys() - side[other].keys())
         if alone:
-          raise ValueError(f"{len(alone)} image(s) in {d!r} have no partner of the same "
+          raise errors.InputError(f"{len(alone)} image(s) in {d!r} have no partner of the same "
                            f"name in {other!r} (e.g. {alone[0]}); add or remove them.")
       pairs = [(side[a_dir][k], side[b_dir][k]) for k in sorted(side[a_dir])]
     else:
       pairs = [(p, None) for p, _ in list_images(base)[1]]
     if not pairs:
-      raise FileNotFoundError(f"No image pairs under {base!r} (config key data.path): give "
+      raise errors.MissingError(f"No image pairs under {base!r} (config key data.path): give "
                               "A/ and B/ folders with matching names or side-by-side AB images.")
     held = "test" if split in ("val", "validation") else split  # no split folders
     idx = np.arange(len(pairs)) if split_dirs else holdout_split(len(pairs), held,
@@ -439,7 +440,7 @@ class Unpaired:
 
 def _domains(split):
   if split not in ("train", "test"):
-    raise ValueError(f"Unpaired sources have splits train and test (data.split / "
+    raise errors.InputError(f"Unpaired sources have splits train and test (data.split / "
                      f"data.eval_split), not {split!r}.")
   return f"{split}A", f"{split}B"
 
@@ -451,7 +452,7 @@ def unpaired_folder(cfg, split):
   for name in _domains(split):
     path = os.path.join(os.path.expanduser(cfg.path), name)
     if not os.path.isdir(path):
-      raise FileNotFoundError(f"No folder {path!r}: data.path of an unpaired folder holds "
+      raise errors.MissingError(f"No folder {path!r}: data.path of an unpaired folder holds "
                               "trainA/, trainB/, testA/ and testB/ (config key data.path).")
     side = ml_collections.ConfigDict(cfg.to_dict())
     side.update(path=path, holdout_fraction=0.0)
@@ -506,7 +507,7 @@ class PhotoPatches:
     self.size, self.channels, self.split = cfg.image_size, cfg.channels, split
     names = PHOTOS_TRAIN if split == "train" else PHOTOS_HELDOUT
     if split not in ("train", "test"):
-      raise ValueError(f"Unknown split {split!r} for data.source=photos; use train or test.")
+      raise errors.InputError(f"Unknown split {split!r} for data.source=photos; use train or test.")
     self.images = photos(names, cfg.channels)
     if split == "train":
       self.length = 1 << 20  # effectively endless: crops never repeat in a run
@@ -560,7 +561,7 @@ class Subset:
 def first_per_class(source, n: int) -> Subset:
   """The first n examples of each class (data.per_class: small-data studies)."""
   if "label" not in source.fields:
-    raise ValueError("data.per_class needs a labelled source.")
+    raise errors.InputError("data.per_class needs a labelled source.")
   labels = np.concatenate([source.get(np.arange(i, min(i + 1000, len(source))))["label"]
                            for i in range(0, len(source), 1000)])
   keep = np.concatenate([np.flatnonzero(labels == c)[:n] for c in np.unique(labels)])
@@ -582,5 +583,5 @@ def build_source(cfg, split: str):
   if cfg.get("task"):
     source = PairedTask(source, cfg)
   if len(source) == 0:
-    raise ValueError(f"Data source {cfg.source!r} split {split!r} is empty.")
+    raise errors.InputError(f"Data source {cfg.source!r} split {split!r} is empty.")
   return source

@@ -20,6 +20,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from genjax import errors
 from genjax.data import fields as fields_lib
 from genjax.registry import Registry
 
@@ -47,7 +48,7 @@ def _down(factor):
     del rng, cfg
     h, w = x.shape[:2]
     if h % factor or w % factor:
-      raise ValueError(f"sr{factor}: image size {h}x{w} is not a multiple of {factor} "
+      raise errors.InputError(f"sr{factor}: image size {h}x{w} is not a multiple of {factor} "
                        "(data.image_size).")
     return {"input": _arr(_pil(x).resize((w // factor, h // factor), Image.BICUBIC))}
   return degrade
@@ -67,7 +68,7 @@ def deblur(x, rng, cfg):
 def colorize(x, rng, cfg):
   del rng, cfg
   if x.shape[-1] != 3:
-    raise ValueError("data.task=colorize needs colour targets (data.channels=3).")
+    raise errors.InputError("data.task=colorize needs colour targets (data.channels=3).")
   return {"input": _arr(_pil(x).convert("L"))}
 
 
@@ -95,14 +96,14 @@ def _mask_files(path: str):
   names = sorted(n for n in os.listdir(path) if not n.startswith(".")
                  and n.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")))
   if not names:
-    raise FileNotFoundError(f"No mask images in {path!r} (config key data.mask_path).")
+    raise errors.MissingError(f"No mask images in {path!r} (config key data.mask_path).")
   return [os.path.join(path, n) for n in names]
 
 
 def _folder_mask(h, w, rng, path: str) -> np.ndarray:
   """A random mask file (white = hole), randomly flipped, resized to (h, w)."""
   if not path or not os.path.isdir(path):
-    raise FileNotFoundError(f"data.mask=folder needs data.mask_path, a folder of mask images "
+    raise errors.MissingError(f"data.mask=folder needs data.mask_path, a folder of mask images "
                             f"(white = hole); got {path!r}.")
   files = _mask_files(path)
   with Image.open(files[rng.integers(len(files))]) as m:
@@ -140,7 +141,7 @@ def hole_mask(h, w, rng, kind: str = "boxes", path: str = "", scale: int = 0) ->
              for _ in range(rng.integers(2, 6))]
       draw.line(pts, fill=1, width=max(1, int(rng.uniform(0.04, 0.12) * min(sh, sw))))
   else:
-    raise ValueError(f"Unknown data.mask {kind!r}; use boxes, strokes or folder.")
+    raise errors.InputError(f"Unknown data.mask {kind!r}; use boxes, strokes or folder.")
   return np.asarray(img, np.uint8)[..., None]
 
 

@@ -9,7 +9,7 @@ import ml_collections
 import numpy as np
 
 import genjax
-from genjax import config_lib, data, workdir as workdir_lib
+from genjax import config_lib, data, errors, workdir as workdir_lib
 from genjax.data import sources
 from genjax.evaluators.heldout import heldout_metrics
 
@@ -62,7 +62,7 @@ def augmentation_gain(samples_npz, data_cfg, workdir, train, per_class=20,
   real = real.get(np.arange(len(real)))
   synth_images, synth_labels = sources.read_npz(samples_npz)
   if synth_labels is None:
-    raise ValueError(f"{samples_npz} has no 'labels': sample a conditional run "
+    raise errors.InputError(f"{samples_npz} has no 'labels': sample a conditional run "
                      "(genjax.sample writes them).")
   judge = workdir_lib.Run(config_lib.classifier_config(data_cfg),
                           data.describe(data.build_source(data_cfg, data_cfg.split)))

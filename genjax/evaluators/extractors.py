@@ -7,7 +7,7 @@ import os
 import jax
 import numpy as np
 
-from genjax import data, workdir
+from genjax import data, errors, workdir
 from genjax.data import sources
 from genjax.metrics import inception
 
@@ -35,7 +35,7 @@ class ClassifierExtractor:
   def __init__(self, run_dir: str, step=None):
     r, state, meta = workdir.restore_workdir(run_dir, step)
     if r.method.features is None:
-      raise ValueError(f"{run_dir!r} is a {r.config.method!r} run; the classifier "
+      raise errors.InputError(f"{run_dir!r} is a {r.config.method!r} run; the classifier "
                        "extractor needs a run of configs/classifier.py.")
     self.state, self.method = state, r.method
     self.image_size, self.channels = r.config.data.image_size, r.config.data.channels
@@ -61,7 +61,7 @@ class InceptionExtractor:
 
   def __init__(self, weights_path: str):
     if not os.path.exists(weights_path):
-      raise FileNotFoundError(
+      raise errors.MissingError(
           f"Inception weights {weights_path!r} not found. genjax ships none: convert "
           "pytorch-fid's FID weights once (see genjax/metrics/inception.py).")
     self.variables = inception.load_weights(weights_path)
@@ -85,7 +85,7 @@ def build_extractor(spec: str):
     return ClassifierExtractor(arg)
   if kind == "inception_v3" and arg:
     return InceptionExtractor(arg)
-  raise ValueError(f"Unknown feature extractor {spec!r} (--extractor); use "
+  raise errors.InputError(f"Unknown feature extractor {spec!r} (--extractor); use "
                    "classifier:<workdir of a configs/classifier.py run> or "
                    "inception_v3:<weights .npz>.")
 

@@ -15,7 +15,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
-from genjax import data, images, metrics
+from genjax import data, errors, images, metrics
 from genjax.data import tasks
 from genjax.methods.regression import pushpull_fill
 from genjax.evaluators.extractors import build_extractor
@@ -94,7 +94,7 @@ class PairedEvaluator(Evaluator):
     clean_cfg.task = ""
     source = data.build_source(clean_cfg, self.split)
     if not getattr(source, "aligned", True):
-      raise ValueError(
+      raise errors.InputError(
           f"data.source={cfg.source!r} holds unpaired domains: there are no aligned targets to "
           "score translations against. Translate the test images (genjax.translate) and "
           "compare them with the target domain: genjax.evaluate --samples OUT_DIR "
@@ -110,7 +110,7 @@ class PairedEvaluator(Evaluator):
     self.classifier = None
     if classifier:
       if self.labels is None:
-        raise ValueError("evals.paired.classifier needs a labelled data source.")
+        raise errors.InputError("evals.paired.classifier needs a labelled data source.")
       self.classifier = build_extractor(f"classifier:{classifier}")
       self.labels = self.labels[:max_images or None]
     s = run.method.scale  # super-resolution targets: whole multiples of the factor

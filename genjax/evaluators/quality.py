@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 import genjax
-from genjax import data, images, metrics
+from genjax import data, errors, images, metrics
 from genjax.evaluators.common import Evaluator
 from genjax.evaluators.extractors import build_extractor
 
@@ -142,7 +142,7 @@ class QualityEvaluator(Evaluator):
                kid_subsets=100, kid_subset_size=1000, near_copy_quantile=0.01, every=0,
                truncation=1.0):
     if not extractor:
-      raise ValueError("The quality evaluator needs a feature extractor: give e.g. "
+      raise errors.InputError("The quality evaluator needs a feature extractor: give e.g. "
                        "--config.evals.quality.extractor=classifier:DIR (or --extractor).")
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
     self.truncation = truncation  # latents pulled towards the mean (1 = the prior)

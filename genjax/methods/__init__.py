@@ -2,6 +2,7 @@
 info) and provides init_state, a pure train_step, optional held-out metrics
 (eval_step/finalize_eval), its predict functions (generate, ...) and preview,
 the image grid the train loop writes."""
+from genjax import errors
 from genjax.methods.classifier import Classifier
 from genjax.methods.cyclegan import CycleGAN
 from genjax.methods.gan import GAN
@@ -24,7 +25,7 @@ def build(config, info):
   method = METHODS[config.method](config, info)
   missing = [name for name in method.needs if name not in info.fields]
   if missing:
-    raise ValueError(
+    raise errors.InputError(
         f"Method {config.method!r} needs example field(s) {', '.join(missing)}, but data "
         f"source {config.data.source!r} provides only {', '.join(info.fields)} "
         "(config key data.source; labels come from sub-folders, TFDS label_key or an "

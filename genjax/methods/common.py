@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from genjax import errors
 from genjax.latents import truncate
 
 
@@ -155,7 +156,7 @@ def learning_rate(cfg, num_steps: int, updates_per_step: int = 1):
   schedule, lr = cfg.get("schedule", "constant"), cfg.lr
   warmup = int(cfg.get("warmup_steps", 0))
   if schedule not in SCHEDULES:
-    raise ValueError(f"Unknown learning-rate schedule {schedule!r} (config key "
+    raise errors.InputError(f"Unknown learning-rate schedule {schedule!r} (config key "
                      f"optim*.schedule); use {', '.join(SCHEDULES)}.")
   if schedule == "constant" and not warmup:
     return lr
@@ -184,7 +185,7 @@ def make_optimizer(cfg, num_steps: int, updates_per_step: int = 1) -> optax.Grad
   elif cfg.name == "adamw":
     tx = optax.adamw(lr, b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay)
   else:
-    raise ValueError(f"Unknown optimizer {cfg.name!r} (config key optim.name); "
+    raise errors.InputError(f"Unknown optimizer {cfg.name!r} (config key optim.name); "
                      "use adam or adamw.")
   if cfg.get("grad_clip", 0.0):
     tx = optax.chain(optax.clip_by_global_norm(cfg.grad_clip), tx)

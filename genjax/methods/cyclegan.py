@@ -8,7 +8,7 @@ import flax
 import jax
 import jax.numpy as jnp
 
-from genjax import models
+from genjax import errors, models
 from genjax.methods import common, gan
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -62,17 +62,17 @@ class CycleGAN(common.Method):
   def __init__(self, config, info):
     super().__init__(config, info)
     if "input" not in info.fields:
-      raise ValueError("Method 'cyclegan' needs two domains: data.task=thin2thick or an "
+      raise errors.InputError("Method 'cyclegan' needs two domains: data.task=thin2thick or an "
                        "unpaired source (data.source=unpaired_folder / unpaired_tfds).")
     self.needs = ("input", "image")
     self.c = config.cyclegan
     self.shape = {"a": info.fields["input"].shape, "b": info.fields["image"].shape}
     if self.shape["a"][:2] != self.shape["b"][:2]:
-      raise ValueError(f"Domains A {self.shape['a']} and B {self.shape['b']} differ in size; "
+      raise errors.InputError(f"Domains A {self.shape['a']} and B {self.shape['b']} differ in size; "
                        "set one data.image_size for both.")
     for name in ("generator", "discriminator"):
       if config[name].get("norm") == "batch":
-        raise ValueError(f"{name}.norm=batch: CycleGAN's networks use norms without running "
+        raise errors.InputError(f"{name}.norm=batch: CycleGAN's networks use norms without running "
                          "statistics (instance, layer or none).")
     self.G = {"ab": models.build(config.generator, out_channels=self.shape["b"][-1]),
               "ba": models.build(config.generator, out_channels=self.shape["a"][-1])}

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from genjax import models
+from genjax import errors, models
 from genjax.methods import common
 from genjax.registry import Registry
 
@@ -73,7 +73,7 @@ class GAN(common.LatentGenerator):
     g_cond = config.generator.get("cond", "none")
     d_cond = config.discriminator.get("cond", "none")
     if (g_cond == "none") != (d_cond == "none"):
-      raise ValueError(f"generator.cond={g_cond!r} but discriminator.cond={d_cond!r}: "
+      raise errors.InputError(f"generator.cond={g_cond!r} but discriminator.cond={d_cond!r}: "
                        "condition both networks or neither.")
     self.num_classes = info.num_classes if g_cond != "none" else 0
     self.acgan = d_cond == "acgan"

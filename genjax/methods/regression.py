@@ -15,7 +15,7 @@ harmonisation (a `region` field) only the region changes, its pixels seen.
 import jax
 import jax.numpy as jnp
 
-from genjax import models
+from genjax import errors, models
 from genjax.methods import common
 
 LOSSES = ("l1", "l2")
@@ -79,7 +79,7 @@ class Regression(common.Method):
   def __init__(self, config, info):
     super().__init__(config, info)
     if "input" not in info.fields:
-      raise ValueError("Method 'regression' needs paired examples: set data.task (denoise, "
+      raise errors.InputError("Method 'regression' needs paired examples: set data.task (denoise, "
                        "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
     self.masks = tuple(k for k in ("mask", "region") if k in info.fields)
     self.needs = ("input", "image") + self.masks
@@ -87,10 +87,10 @@ class Regression(common.Method):
     self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
     self.model = models.build(config.model, out_channels=self.out_shape[-1])
     if config.regression.loss not in LOSSES:
-      raise ValueError(f"Unknown regression.loss {config.regression.loss!r}; use l1 or l2.")
+      raise errors.InputError(f"Unknown regression.loss {config.regression.loss!r}; use l1 or l2.")
     self.fill = config.regression.get("fill", "grey")
     if self.fill not in FILLS:
-      raise ValueError(f"Unknown regression.fill {self.fill!r}; use {' or '.join(FILLS)}.")
+      raise errors.InputError(f"Unknown regression.fill {self.fill!r}; use {' or '.join(FILLS)}.")
     self.tx = self.optimizer("optim")
 
   @property

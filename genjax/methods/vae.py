@@ -12,7 +12,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from genjax import models
+from genjax import errors, models
 from genjax.methods import common
 
 BIN_WIDTH = 2.0 / 255.0  # one uint8 step in [-1, 1] units
@@ -70,7 +70,7 @@ class VAE(common.LatentGenerator):
     self.decoder = self.model.decoder
     self.latent_dim = self.model.latent_dim
     if self.decoder not in ("bernoulli", "gaussian"):
-      raise ValueError(f"Unknown decoder {self.decoder!r} (config key model.decoder); "
+      raise errors.InputError(f"Unknown decoder {self.decoder!r} (config key model.decoder); "
                        "use bernoulli or gaussian.")
     self.tx = self.optimizer("optim")
 

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import errors
+
 
 @dataclasses.dataclass
 class GaussianStats:
@@ -36,7 +38,7 @@ class GaussianStats:
   def cov(self) -> np.ndarray:
     """Unbiased covariance (divides by count - 1), as numpy.cov."""
     if self.count < 2:
-      raise ValueError("Covariance needs at least 2 feature vectors.")
+      raise errors.InputError("Covariance needs at least 2 feature vectors.")
     mu = self.mean
     return (self.outer - self.count * np.outer(mu, mu)) / (self.count - 1)
 

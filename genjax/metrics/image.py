@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import errors
+
 
 MAX_PSNR = 100.0  # dB: an exact reproduction (MSE 0) scores this, not inf
 
@@ -61,7 +63,7 @@ def ssim(a, b, data_range: float = 2.0, window: int = 11, sigma: float = 1.5,
 def paired_metrics(a_uint8, b_uint8) -> dict:
   """Per-image and mean PSNR (dB), SSIM and L1 of aligned uint8 image pairs."""
   if a_uint8.shape != b_uint8.shape:
-    raise ValueError(f"Paired sets differ in shape: {a_uint8.shape} vs {b_uint8.shape}.")
+    raise errors.InputError(f"Paired sets differ in shape: {a_uint8.shape} vs {b_uint8.shape}.")
   a, b = (jnp.asarray(x, jnp.float32) / 127.5 - 1.0 for x in (a_uint8, b_uint8))
   per = {"psnr": np.asarray(psnr(a, b)), "ssim": np.asarray(ssim(a, b)),
          "l1": np.asarray(l1(a, b))}

@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import errors
+
 
 class BasicConv(nn.Module):
   """conv (no bias) -> BatchNorm(eps=1e-3, running stats) -> ReLU."""
@@ -181,7 +183,7 @@ def from_torch_names(arrays, template) -> dict:
   expected = to_torch_names(jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), template))
   missing = sorted(set(expected) - set(arrays))
   if missing:
-    raise ValueError(f"Inception weights lack {len(missing)} arrays, e.g. {missing[:3]}; "
+    raise errors.InputError(f"Inception weights lack {len(missing)} arrays, e.g. {missing[:3]}; "
                      "convert pytorch-fid's FID weights (see genjax/metrics/inception.py).")
 
   def pick(path, leaf):
@@ -195,7 +197,7 @@ def from_torch_names(arrays, template) -> dict:
     else:
       v = np.asarray(arrays[f"{mod}.running_{name}"])
     if v.shape != leaf.shape:
-      raise ValueError(f"Inception weight {mod}.{name} has shape {v.shape}, expected "
+      raise errors.InputError(f"Inception weight {mod}.{name} has shape {v.shape}, expected "
                        f"{leaf.shape}.")
     return jnp.asarray(v, jnp.float32)
   return jax.tree_util.tree_map_with_path(pick, template)

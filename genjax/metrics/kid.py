@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax import errors
+
 
 @jax.jit
 def mmd2_unbiased(x, y):
@@ -24,7 +26,7 @@ def kernel_inception_distance(real, fake, num_subsets: int = 100,
   real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
   m = min(subset_size, len(real), len(fake))
   if m < 2:
-    raise ValueError("KID needs at least 2 samples in each set.")
+    raise errors.InputError("KID needs at least 2 samples in each set.")
   rng = np.random.default_rng(seed)
   with jax.enable_x64(True):
     values = [float(mmd2_unbiased(jnp.asarray(real[rng.choice(len(real), m, replace=False)]),

@@ -1,4 +1,5 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
+from genjax import errors
 from genjax.models import classifier, dcgan, patchgan, resnet, translator, unet, vae
 from genjax.registry import Registry
 
@@ -24,5 +25,5 @@ def build(cfg, **overrides):
   try:
     return cls(**fields)
   except TypeError as e:
-    raise ValueError(f"Bad fields for model {name!r}: {e}. "
+    raise errors.InputError(f"Bad fields for model {name!r}: {e}. "
                      f"Valid fields: {', '.join(cls.__dataclass_fields__)}") from None

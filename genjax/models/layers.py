@@ -34,6 +34,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax import errors
+
 Dtype = Any
 _DN = ("NHWC", "HWIO", "NHWC")
 default_kernel_init = nn.initializers.normal(0.02)  # DCGAN initialisation
@@ -45,7 +47,7 @@ Padding = Any  # "SAME" | "VALID" | int
 
 def resolve_weight_grad(weight_grad: str) -> str:
   if weight_grad not in WEIGHT_GRADS:
-    raise ValueError(f"Unknown weight_grad {weight_grad!r}; choose one of {WEIGHT_GRADS}.")
+    raise errors.InputError(f"Unknown weight_grad {weight_grad!r}; choose one of {WEIGHT_GRADS}.")
   if weight_grad == "auto":
     return "conv" if jax.default_backend() == "cpu" else "gemm"
   return weight_grad
@@ -55,7 +57,7 @@ def conv_padding(padding: Padding, k: int, stride: int, hw) -> tuple:
   """((top, bottom), (left, right)) zero padding of a convolution."""
   if isinstance(padding, str):
     if padding not in ("SAME", "VALID"):
-      raise ValueError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+      raise errors.InputError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
     return tuple(tuple(p) for p in jax.lax.padtype_to_pads(hw, (k, k), (stride, stride),
                                                              padding))
   return ((int(padding),) * 2,) * 2
@@ -68,17 +70,17 @@ def transpose_padding(padding: Padding, k: int, stride: int) -> int:
     return 0
   if padding == "SAME":
     if (k - stride) % 2:
-      raise ValueError(f"padding='SAME' needs an even kernel_size - stride for a "
+      raise errors.InputError(f"padding='SAME' needs an even kernel_size - stride for a "
                        f"transposed conv (got kernel_size {k}, stride {stride}); give an int.")
     return (k - stride) // 2
   if isinstance(padding, str):
-    raise ValueError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+    raise errors.InputError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
   return int(padding)
 
 
 def resolve_impl(impl: str) -> str:
   if impl not in IMPLS:
-    raise ValueError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
+    raise errors.InputError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
                      "(model field conv_impl).")
   if impl == "auto":
     return "fast" if jax.default_backend() in FAST_BACKENDS else "xla"
@@ -305,7 +307,7 @@ def norm_layer(kind: str, train: bool, dtype: Dtype = jnp.float32, name=None):
     return nn.LayerNorm(dtype=dtype, name=name)
   if kind == "none":
     return lambda x: x
-  raise ValueError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
+  raise errors.InputError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
 
 
 D_CONDS = ("none", "concat", "projection", "acgan")  # discriminator conditioning
@@ -314,10 +316,10 @@ D_CONDS = ("none", "concat", "projection", "acgan")  # discriminator conditionin
 def check_cond(cond: str, choices, num_classes: int, what: str):
   """A model's conditioning option is known and has labels to condition on."""
   if cond not in choices:
-    raise ValueError(f"Unknown {what} cond {cond!r} (config key {what}.cond); use one of "
+    raise errors.InputError(f"Unknown {what} cond {cond!r} (config key {what}.cond); use one of "
                      f"{', '.join(choices)}.")
   if cond != "none" and num_classes < 2:
-    raise ValueError(f"{what}.cond={cond!r} needs a labelled data source with at least "
+    raise errors.InputError(f"{what}.cond={cond!r} needs a labelled data source with at least "
                      f"2 classes (got {num_classes}).")
 
 

@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax import errors
 from genjax.models.layers import (Conv2D, ConvTranspose2D, check_cond, label_maps,
                                   label_vectors)
 
@@ -34,14 +35,14 @@ class ConvVAE(nn.Module):
   def setup(self):
     check_cond(self.cond, ("none", "concat"), self.num_classes, "model")
     if self.cond_layers not in ("input", "all"):
-      raise ValueError(f"Unknown model.cond_layers {self.cond_layers!r}; use input or all.")
+      raise errors.InputError(f"Unknown model.cond_layers {self.cond_layers!r}; use input or all.")
     kw = dict(kernel_size=4, stride=2, padding=1, dtype=self.dtype,
               kernel_init=nn.initializers.lecun_normal(), impl=self.conv_impl)
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
     self.enc_out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
     self.start = self.image_size // 2 ** len(self.widths)
     if self.start * 2 ** len(self.widths) != self.image_size:
-      raise ValueError(f"image_size {self.image_size} is not divisible by "
+      raise errors.InputError(f"image_size {self.image_size} is not divisible by "
                        f"2^{len(self.widths)} (len(widths)).")
     self.dec_in = nn.Dense(self.start * self.start * self.widths[-1], dtype=self.dtype)
     rev = list(self.widths[::-1][1:]) + [self.out_channels]

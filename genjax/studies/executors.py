@@ -11,6 +11,7 @@ import signal
 import time
 from typing import Iterable, Iterator, Tuple
 
+from genjax import errors
 from genjax.registry import Registry
 from genjax.studies.cells import Task, run_task
 
@@ -39,7 +40,7 @@ class Local(Executor):
 
   def __init__(self, parallel: int = 1):
     if parallel < 1:
-      raise ValueError(f"--parallel {parallel}: run at least one cell at a time.")
+      raise errors.InputError(f"--parallel {parallel}: run at least one cell at a time.")
     self.parallel, self.stopping = parallel, False
 
   def run(self, tasks):

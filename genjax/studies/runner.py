@@ -10,7 +10,7 @@ import time
 
 import ml_collections
 
-from genjax import checkpoint, config_lib
+from genjax import checkpoint, config_lib, errors
 from genjax.studies.cells import Task, is_done
 from genjax.studies.executors import Executor
 from genjax.studies.spec import Study
@@ -139,7 +139,7 @@ def _run(executor: Executor, todo, progress: StudyProgress, interrupt: _Interrup
     if task.cell:
       progress.finish(result, executor.in_flight)
     elif result.get("status") != "done" and not interrupt.requested:
-      raise RuntimeError(f"The run {task.workdir} that the study needs did not finish "
+      raise errors.StateError(f"The run {task.workdir} that the study needs did not finish "
                          f"({result.get('status')}: {result.get('error', '')}); see "
                          f"{task.workdir}/log.txt.")
   return results

@@ -10,7 +10,7 @@ from typing import Dict, Sequence, Tuple, Union
 
 import ml_collections
 
-from genjax import config_lib
+from genjax import config_lib, errors
 
 DIRECTIONS = ("higher", "lower")  # which way a metric is better
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
@@ -63,22 +63,22 @@ class Study:
   def check(self, where: str = "the study"):
     """ValueError naming `where` and the fix for an inconsistent study."""
     if not self.cells:
-      raise ValueError(f"{where} has no cells: give Study(cells={{name: overrides}}).")
+      raise errors.InputError(f"{where} has no cells: give Study(cells={{name: overrides}}).")
     bad = [n for n in self.cells if not _SAFE_NAME.match(n)]
     if bad:
-      raise ValueError(f"{where}: cell name(s) {', '.join(map(repr, bad))} are not usable "
+      raise errors.InputError(f"{where}: cell name(s) {', '.join(map(repr, bad))} are not usable "
                        "as folder names; use letters, digits and . _ = + -")
     if self.baseline not in self.cells:
-      raise ValueError(f"{where}: baseline {self.baseline!r} is not a cell; choose one of "
+      raise errors.InputError(f"{where}: baseline {self.baseline!r} is not a cell; choose one of "
                        f"{', '.join(self.cells)}.")
     if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-      raise ValueError(f"{where}: seeds {list(self.seeds)} must be distinct and not empty.")
+      raise errors.InputError(f"{where}: seeds {list(self.seeds)} must be distinct and not empty.")
     for key, direction in self.metrics.items():
       if direction not in DIRECTIONS:
-        raise ValueError(f"{where}: metric {key!r} has direction {direction!r}; use "
+        raise errors.InputError(f"{where}: metric {key!r} has direction {direction!r}; use "
                          "'higher' or 'lower' (which way is better).")
     if not 0 < self.alpha < 1:
-      raise ValueError(f"{where}: alpha {self.alpha} must be in (0, 1).")
+      raise errors.InputError(f"{where}: alpha {self.alpha} must be in (0, 1).")
 
   def config(self, cell: str, seed: int) -> ml_collections.ConfigDict:
     """The full config of one cell and seed (base or the cell's own config
@@ -105,10 +105,10 @@ def apply_overrides(cfg: ml_collections.ConfigDict, overrides: dict, where: str)
     node, parts = cfg, key.split(".")
     for part in parts[:-1]:
       if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
-        raise ValueError(f"{where}: unknown config key {key!r} (no section {part!r}).")
+        raise errors.InputError(f"{where}: unknown config key {key!r} (no section {part!r}).")
       node = node[part]
     if parts[-1] not in node:
-      raise ValueError(f"{where}: unknown config key {key!r}; the section has "
+      raise errors.InputError(f"{where}: unknown config key {key!r}; the section has "
                        f"{', '.join(sorted(node.keys()))}.")
     node[parts[-1]] = tuple(value) if isinstance(value, list) else value
 
@@ -141,14 +141,14 @@ def grid(axes: Dict[str, Sequence], **fixed) -> Dict[str, dict]:
 def load_study(path: str) -> Study:
   """get_study() of a study file; its name is the file's stem."""
   if not os.path.exists(path):
-    raise FileNotFoundError(f"Study file {path!r} does not exist (--study); studies live in "
+    raise errors.MissingError(f"Study file {path!r} does not exist (--study); studies live in "
                             "experiments/studies/.")
   name = os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(f"genjax_study_{name}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   if not hasattr(module, "get_study"):
-    raise ValueError(f"Study file {path!r} defines no get_study() returning a "
+    raise errors.InputError(f"Study file {path!r} defines no get_study() returning a "
                      "genjax.studies.Study.")
   study = module.get_study()
   study.name = study.name or name
