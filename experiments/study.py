@@ -20,7 +20,7 @@ import sys
 
 from absl import app, flags, logging
 
-from genjax import checkpoint, cli, errors, studies
+from genjax import cli, errors, preemption, studies
 
 FLAGS = flags.FLAGS
 
@@ -70,9 +70,9 @@ def main(argv):
     command = "python -m experiments.study " + " ".join(sys.argv[1:])
     try:
       summary = studies.run_study(study, root, make_executor(root), command)
-    except checkpoint.Preempted as e:
+    except preemption.Preempted as e:
       print(e, flush=True)
-      sys.exit(checkpoint.PREEMPTED_EXIT_CODE)
+      sys.exit(preemption.PREEMPTED_EXIT_CODE)
     failed = [f"{c}/seed{s}" for c, st in summary["status"].items()
               for s, x in zip(study.seeds, st) if x == "failed"]
     if failed:

@@ -1,5 +1,4 @@
-"""Orbax checkpoints of the whole train state plus JSON metadata, and the
-preemption signal that asks for one.
+"""Orbax checkpoints of the whole train state plus JSON metadata.
 
 Orbax writes each step to a temporary directory and renames it when complete,
 so a crash mid-save never touches the latest good checkpoint.
@@ -7,7 +6,6 @@ so a crash mid-save never touches the latest good checkpoint.
 import os
 import shutil
 import logging as pylogging
-import signal
 import sys
 import threading
 
@@ -43,14 +41,16 @@ def first_nonfinite_leaf(state):
   return None
 
 
-# What the reads of an abandoned (damaged) checkpoint still raise from
-# tensorstore's threads after orbax gave up on it: already reported in one line.
-_ABANDONED_READ_ERRORS = ("Encountered error while reading array index", "Event loop is closed",
-                          "OUT_OF_RANGE")
+# Errors genjax reports in one line itself, which orbax / tensorstore also
+# raise from their threads and log: the reads of an abandoned (damaged)
+# checkpoint after orbax gave up on it, and the writes of a save that found
+# the disk full.
+_ALREADY_REPORTED = ("Encountered error while reading array index", "Event loop is closed",
+                     "OUT_OF_RANGE", "No space left on device")
 
 
 def _abandoned(error) -> bool:
-  return any(s in f"{error}" for s in _ABANDONED_READ_ERRORS)
+  return any(s in f"{error}" for s in _ALREADY_REPORTED)
 
 
 def _quiet(previous, drop):
@@ -68,11 +68,12 @@ def _keep_record(record) -> bool:
   return not _abandoned(f"{record.getMessage()} {record.exc_info and record.exc_info[1]}")
 
 
-def _quiet_abandoned_reads():
-  """Drops the late errors of a failed restore's other array reads (hundreds
-  of lines at exit otherwise), wherever they surface: unraisable, thread and
+def quiet_abandoned_reads():
+  """Drops the late errors of a failed restore's other array reads and of a
+  save that filled the disk (hundreds of lines otherwise; genjax reports each
+  in one line), wherever they surface: unraisable, thread and
   uncaught-exception hooks, and the absl / asyncio loggers. Every other error
-  still shows. Idempotent."""
+  still shows. Idempotent; the entry points call it."""
   sys.unraisablehook = _quiet(sys.unraisablehook, lambda u: _abandoned(u.exc_value))
   sys.excepthook = _quiet(sys.excepthook, lambda kind, value, tb: _abandoned(value))
   threading.excepthook = _quiet(threading.excepthook, lambda a: _abandoned(a.exc_value))
@@ -121,8 +122,21 @@ class Checkpointer:
           f"was not saved. The latest good checkpoint (step {self.latest_step() or 0}) "
           "is untouched; lower the learning rate (config optim*.lr) or check the data, "
           "then train again from it in a new --workdir or after fixing the cause.")
-    self.manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+    try:
+      self.manager.save(step, args=ocp.args.Composite(
+          state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+    except Exception as e:  # orbax / tensorstore raise several types for a full disk
+      if not errors.disk_full(e):
+        raise
+      partial = sorted(n for n in os.listdir(self.directory) if n.startswith(f"{step}.")
+                       and TMP_MARK in n)
+      for name in partial:  # give the space of the cut save back
+        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+      raise errors.StorageError(
+          f"The disk holding {self.directory} is full (No space left on device) while saving "
+          f"step {step}; the partial save was removed and the latest checkpoint (step "
+          f"{self.latest_step() or 0}) is intact. Free space on that disk (or move the "
+          "workdir to a larger one) and rerun to resume.") from None
 
   def restore(self, abstract_state, step=None):
     """Restores into the structure/shardings of `abstract_state` (e.g. from
@@ -137,7 +151,6 @@ class Checkpointer:
       raise errors.MissingError(f"No checkpoint of step {step} in {self.directory}; it has "
                               f"steps {', '.join(map(str, sorted(steps)))}.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-    _quiet_abandoned_reads()  # before reading: a damaged file's other reads fail late
     for s in ([step] if step is not None else steps):
       verbosity = logging.get_verbosity()
       logging.set_verbosity(logging.FATAL)  # a failure is reported below, in one line
@@ -178,44 +191,3 @@ class Checkpointer:
   def __exit__(self, *exc):
     self.wait()
     self.close()
-
-
-# Exit status of a run stopped by SIGTERM or SIGINT after saving (EX_TEMPFAIL:
-# "try again"), so a scheduler can tell it from a finished run (0) and requeue it.
-PREEMPTED_EXIT_CODE = 75
-
-
-class Preempted(Exception):
-  """Raised by the loop once a preempted run has saved its checkpoint."""
-
-  def __init__(self, step: int, signal_name: str, directory: str):
-    super().__init__(f"Preempted by {signal_name}: saved step {step} to {directory}; "
-                     "rerun the same command to resume.")
-    self.step = step
-
-
-class Preemption:
-  """Turns SIGTERM and SIGINT (Ctrl-C) into a flag (`requested`) the loop
-  checks after each step, so the step finishes and a checkpoint is saved
-  before the process ends. A second Ctrl-C stops at once (KeyboardInterrupt);
-  checkpoints are written to a temporary folder and renamed when complete, so
-  the latest good one survives."""
-  SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-  def __init__(self):
-    self.requested = None  # the signal's name once one arrived
-    self._old = {}
-
-  def __enter__(self):
-    self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-    return self
-
-  def _handle(self, signum, frame):
-    if self.requested and signum == signal.SIGINT:
-      signal.signal(signal.SIGINT, signal.default_int_handler)
-      raise KeyboardInterrupt
-    self.requested = signal.Signals(signum).name
-
-  def __exit__(self, *exc):
-    for s, old in self._old.items():
-      signal.signal(s, old)

@@ -6,6 +6,7 @@ fix; anything else is a bug and keeps its traceback.
 
 Each also derives from the builtin it used to be, so `except ValueError`
 still catches a bad value."""
+import errno
 
 
 class UserError(Exception):
@@ -34,3 +35,8 @@ class DivergedError(UserError, FloatingPointError):
 
 class PeerError(UserError, RuntimeError):
   """Another process of a multi-process run stopped."""
+
+
+def disk_full(error: BaseException) -> bool:
+  """Whether `error` (an OSError, or orbax / tensorstore's message) says the disk is full."""
+  return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in f"{error}"

@@ -73,6 +73,7 @@ def define_flags():
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
                       "run's workdir; report how many outputs keep their image's class.")
   flags.DEFINE_alias("num-samples", "num_samples")
+  cli.define_device_flags()
 
 
 def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, classifier="",
@@ -111,6 +112,7 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
 
 def main(argv):
   del argv
+  cli.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   if FLAGS.samples and not FLAGS.extractor:

@@ -7,6 +7,31 @@ import time
 import jax
 import numpy as np
 
+from genjax import errors
+
+
+def read_rows(path: str) -> list:
+  """The rows of a metrics.jsonl. A last line cut short (the run stopped in
+  the middle of writing it: power loss, a full disk) is dropped with a note,
+  like the other rows written after the checkpoint a run resumes from; a bad
+  line elsewhere is an error naming the file and line."""
+  with open(path) as f:
+    lines = [l for l in f if l.strip()]
+  rows = []
+  for i, line in enumerate(lines):
+    try:
+      row = json.loads(line)
+      if not isinstance(row, dict) or "step" not in row:
+        raise ValueError("not a row with a step")
+      rows.append(row)
+    except ValueError as e:
+      if i == len(lines) - 1:
+        print(f"Dropped the last line of {path}, cut short when the run stopped.", flush=True)
+        break
+      raise errors.InputError(f"{path} line {i + 1} is not a metrics row ({e}); fix or delete "
+                              "that line, then rerun.") from None
+  return rows
+
 
 class MetricWriter:
   """Appends one JSON object per call to workdir/metrics.jsonl and mirrors
@@ -19,8 +44,7 @@ class MetricWriter:
     self.path = os.path.join(workdir, "metrics.jsonl")
     self.tb = None
     if self.active and resume_step is not None and os.path.exists(self.path):
-      with open(self.path) as f:
-        kept = [l for l in f if l.strip() and json.loads(l)["step"] <= resume_step]
+      kept = [json.dumps(r) + "\n" for r in read_rows(self.path) if r["step"] <= resume_step]
       with open(self.path + ".tmp", "w") as f:
         f.writelines(kept)
       os.replace(self.path + ".tmp", self.path)
@@ -38,8 +62,16 @@ class MetricWriter:
       row[key] = v.item() if isinstance(v, np.generic) or hasattr(v, "item") else v
       if self.tb is not None and isinstance(row[key], (int, float)):
         self.tb.add_scalar(key, row[key], step)
-    with open(self.path, "a") as f:
-      f.write(json.dumps(row) + "\n")
+    try:
+      with open(self.path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    except OSError as e:
+      if not errors.disk_full(e):
+        raise
+      raise errors.StorageError(
+          f"The disk holding {self.path} is full (No space left on device) at step {step}; "
+          "the checkpoints saved so far are intact. Free space on that disk (or move the "
+          "workdir to a larger one) and rerun to resume.") from None
 
   def close(self):
     if self.tb is not None:

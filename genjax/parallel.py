@@ -3,16 +3,62 @@ step compiles with. One code path for any number of devices: state
 replicated, batch sharded over the `data` axis."""
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from genjax import errors
 
 
-def initialize_multihost(coordinator_address=None, num_processes=None, process_id=None):
-  """Joins a multi-process run (jax.distributed); arguments default to the
-  cluster environment (TPU pods, SLURM, ...)."""
-  jax.distributed.initialize(coordinator_address=coordinator_address,
-                             num_processes=num_processes, process_id=process_id)
+def initialize_multihost(coordinator_address=None, num_processes=None, process_id=None,
+                         local_device_ids=None, cluster_detection_method=None,
+                         initialization_timeout: int = 300, heartbeat_timeout: int = 100):
+  """Joins a multi-process run (jax.distributed). Without a coordinator
+  address, JAX detects the cluster (Cloud TPU, SLURM, Open MPI; "mpi4py" as
+  cluster_detection_method for other MPIs). Recoverability is switched on so
+  that a process whose peer dies gets an exception, which the train loop
+  turns into one line naming the peer, instead of an abort. (A process that
+  loses process 0, which hosts the coordination service, is still ended by
+  JAX's runtime at once, with the runtime's own message.)"""
+  jax.config.update("jax_enable_recoverability", True)
+  try:
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes,
+        process_id=process_id, local_device_ids=local_device_ids,
+        cluster_detection_method=cluster_detection_method,
+        initialization_timeout=initialization_timeout,
+        heartbeat_timeout_seconds=heartbeat_timeout)
+  except (ValueError, RuntimeError) as e:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise errors.StateError(
+        f"Could not join the multi-process run ({first}). Give --coordinator_address "
+        "HOST:PORT, --num_processes and --process_id (or JAX_COORDINATOR_ADDRESS, "
+        "JAX_NUM_PROCESSES, JAX_PROCESS_ID), or launch under SLURM, Open MPI or on a "
+        "Cloud TPU, where JAX finds them itself.") from None
+
+
+def failed_processes() -> list:
+  """The processes of this multi-process run that the coordination service no
+  longer sees alive. A barrier among the live processes (all of them call it
+  after a collective failed); [0] when the coordinator itself is gone."""
+  try:
+    with multihost_utils.live_devices(jax.devices()) as devices:
+      alive = {d.process_index for d in devices}
+  except Exception:  # the service runs in process 0: unreachable means it died
+    return [0]
+  return sorted(set(range(jax.process_count())) - alive)
+
+
+def finish_multihost():
+  """Leaves a multi-process run in order (recoverable runs have no implicit
+  shutdown barrier): a barrier after the work, then every other process
+  disconnects, and process 0, which hosts the coordination service, shuts it
+  down once they have."""
+  if jax.process_count() == 1:
+    return
+  multihost_utils.sync_global_devices("genjax: done")
+  if jax.process_index() == 0:
+    failed_processes()  # returns when the others have disconnected
+  jax.distributed.shutdown()
 
 
 def split_host_cpu(num_devices=None):

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 
 from genjax import (checkpoint, config_lib, data, errors, evaluators, images, parallel,
-                    report_html)
+                    preemption, report_html)
 from genjax import workdir as workdir_lib
 from genjax.logging import MetricWriter, Progress
 
@@ -128,13 +128,13 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
         Progress(start, t.num_steps, run.method.images_per_step, t.progress)))
     log = TrainMetrics(run, writer, progress, ckpt, start)
     evals = evaluators.from_config(config, run, workdir, writer)
-    preempt = stack.enter_context(checkpoint.Preemption())
+    preempt = stack.enter_context(preemption.for_this_run())
     batches = stack.enter_context(contextlib.closing(pipeline.iterate(start)))
     train_step = run.compile_train_step()
-    step, t0 = start, time.time()
+    step, t0, stopping = start, time.time(), False
     try:
       for step, batch in batches:
-        if step >= t.num_steps or preempt.requested:
+        if step >= t.num_steps or stopping:
           break
         state, metrics = train_step(state, parallel.global_batch(batch, run.mesh))
         log.append(metrics)
@@ -149,19 +149,28 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
         for evaluate in evals:
           if itstime(step, evaluate.every, t.num_steps):
             evaluate(state, step)
-      if preempt.requested:
+        stopping = preempt.should_stop(step)  # every step: processes agree on the step
+      if stopping and step < t.num_steps:
         if ckpt.latest_step() != step:
           log.flush(step)
           save_checkpoint(ckpt, run, state, step)
         ckpt.wait()
-        raise checkpoint.Preempted(step, preempt.requested, ckpt.directory)
-    except checkpoint.Preempted:
+        raise preemption.Preempted(step, preempt.requested, ckpt.directory)
+    except preemption.Preempted:
       workdir_lib.log_event(workdir, "preempted", step=step, signal=preempt.requested,
                             wall_s=time.time() - t0)
       raise
     except Exception as e:
+      failed = parallel.failed_processes() if jax.process_count() > 1 else []
       workdir_lib.log_event(workdir, "failed", step=step, error=f"{type(e).__name__}: {e}"[:500],
-                            wall_s=time.time() - t0)
+                            failed_processes=failed, wall_s=time.time() - t0)
+      if failed:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise errors.PeerError(
+            f"Process {', '.join(map(str, failed))} of {jax.process_count()} stopped during "
+            f"step {step + 1} ({reason}); this process stops too. Restart every process with "
+            f"the same command to resume from the latest checkpoint (step "
+            f"{ckpt.latest_step() or 0}).") from None
       raise
     workdir_lib.log_event(workdir, "end", step=step, wall_s=time.time() - t0)
   write_report(workdir)

@@ -25,6 +25,7 @@ FILE.json. The same flags give the same images, bit for bit.
 import json
 import os
 
+import jax
 import numpy as np
 from absl import app, flags, logging
 
@@ -77,6 +78,7 @@ def define_flags():
                     f"{', '.join(images.ANIMATIONS)} (mp4: pip install genjax[video]).")
   flags.DEFINE_float("fps", 10.0, "Frames per second of animations.")
   flags.DEFINE_bool("sidecar", False, "Also write each output's provenance to FILE.json.")
+  cli.define_device_flags()
   flags.mark_flags_as_required(["workdir", "out"])
 
 
@@ -101,15 +103,21 @@ def resolve_labels(spec, class_names):
   return out
 
 
+def _writes() -> bool:
+  return jax.process_index() == 0  # every process of a multi-process run samples; one writes
+
+
 def _write(path: str, image, provenance: dict, sidecar: bool):
-  images.save_png(path, image, provenance)
+  if _writes():
+    images.save_png(path, image, provenance)
   if sidecar:
     _sidecar(path, provenance)
 
 
 def _sidecar(path: str, provenance: dict):
-  with open(path + ".json", "w") as f:
-    json.dump(provenance, f, indent=2, sort_keys=True)
+  if _writes():
+    with open(path + ".json", "w") as f:
+      json.dump(provenance, f, indent=2, sort_keys=True)
 
 
 def sample_workdir(workdir, num, out, grid=None, grid_size=64, step=None, seed=0,
@@ -127,9 +135,10 @@ def sample_workdir(workdir, num, out, grid=None, grid_size=64, step=None, seed=0
   if names:
     prov["class_names"] = list(names)
   out = out if out.endswith(".npz") else out + ".npz"
-  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   arrays = {"images": imgs} if y is None else {"images": imgs, "labels": y}
-  np.savez_compressed(out, provenance=json.dumps(prov), **arrays)
+  if _writes():
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.savez_compressed(out, provenance=json.dumps(prov), **arrays)
   if sidecar:
     _sidecar(out, prov)
   if grid:
@@ -201,7 +210,8 @@ def steer(workdir, out, step=None, seed=0, labels=None, interpolate=0, path_seed
     movie = [images.grid(images.to_uint8(f), len(f)) for f in frames]  # the rows side by side
     for fmt in formats:
       path = f"{stem}.{fmt}"
-      images.save_animation(path, movie, prov, fps)
+      if _writes():
+        images.save_animation(path, movie, prov, fps)
       written[path] = prov
       if sidecar:
         _sidecar(path, prov)
@@ -213,6 +223,7 @@ def steer(workdir, out, step=None, seed=0, labels=None, interpolate=0, path_seed
 
 def main(argv):
   del argv
+  cli.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   if any((FLAGS.interpolate, FLAGS.morph, FLAGS.truncation, FLAGS.traverse, FLAGS.attribute)):

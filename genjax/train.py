@@ -5,7 +5,7 @@
       --config.train.num_steps=5000 --cpu_devices=2
 
 SIGTERM or Ctrl-C finishes the step, saves a checkpoint and exits with status 75
-(checkpoint.PREEMPTED_EXIT_CODE) so a scheduler can requeue the job; a second
+(preemption.PREEMPTED_EXIT_CODE) so a scheduler can requeue the job; a second
 Ctrl-C stops at once.
 """
 import sys
@@ -14,7 +14,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from genjax import checkpoint, cli, parallel, run
+from genjax import cli, parallel, preemption, run
 
 FLAGS = flags.FLAGS
 
@@ -25,12 +25,7 @@ def define_flags():
   config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/dcgan.py:mnist.",
                                   lock_config=True)
   flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
-  flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (pods, "
-                    "multi-node GPU).")
-  flags.DEFINE_integer("cpu_devices", None, "Split the host CPU into this many devices and "
-                       "train data-parallel over them (small models on a few cores; README, "
-                       "Performance). Results equal one device's up to float rounding.",
-                       lower_bound=1)
+  cli.define_device_flags()
   flags.DEFINE_bool("accept_data_change", False, "Resume although the files under "
                     "data.path changed since the run started (recorded in history.jsonl).")
   flags.mark_flags_as_required(["config", "workdir"])
@@ -40,18 +35,20 @@ def main(argv):
   del argv
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-  parallel.split_host_cpu(FLAGS.cpu_devices)  # before any JAX op
-  if FLAGS.multihost:
-    parallel.initialize_multihost()
-  print(f"{jax.device_count()} {jax.default_backend()} device(s)", flush=True)
+  cli.setup()  # before any JAX op: CPU split, multi-process run
+  processes = (f", process {jax.process_index()} of {jax.process_count()}"
+               if jax.process_count() > 1 else "")
+  print(f"{jax.device_count()} {jax.default_backend()} device(s){processes}", flush=True)
+  origin = {"config": config_flags.get_config_filename(FLAGS["config"]),
+            "overrides": config_flags.get_override_values(FLAGS["config"])}
   try:
-    origin = {"config": config_flags.get_config_filename(FLAGS["config"]),
-              "overrides": config_flags.get_override_values(FLAGS["config"])}
     run.train_and_evaluate(FLAGS.config, FLAGS.workdir,
                            accept_data_change=FLAGS.accept_data_change, origin=origin)
-  except checkpoint.Preempted as e:
+  except preemption.Preempted as e:
     print(e, flush=True)
-    sys.exit(checkpoint.PREEMPTED_EXIT_CODE)
+    parallel.finish_multihost()
+    sys.exit(preemption.PREEMPTED_EXIT_CODE)
+  parallel.finish_multihost()
   print(f"Done. Samples: {FLAGS.workdir}/samples/  metrics: {FLAGS.workdir}/metrics.jsonl")
 
 

@@ -14,6 +14,7 @@ white = hole (the input's pixels under the hole are ignored).
 """
 import os
 
+import jax
 import numpy as np
 from absl import app, flags, logging
 from PIL import Image
@@ -36,6 +37,7 @@ def define_flags():
   flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
+  cli.define_device_flags()
   flags.mark_flags_as_required(["workdir", "input", "output"])
 
 
@@ -81,13 +83,15 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction))
-    Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
-        os.path.join(output_dir, name))
+    if jax.process_index() == 0:  # every process translates; one writes
+      Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
+          os.path.join(output_dir, name))
   return names
 
 
 def main(argv):
   del argv
+  cli.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,

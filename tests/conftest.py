@@ -1,6 +1,9 @@
+import contextlib
 import os
+import signal
+import socket
+import subprocess
 import sys
-
 import tempfile
 
 import jax
@@ -43,9 +46,59 @@ def config_loader():
   return load_config
 
 
+@contextlib.contextmanager
+def processes(commands, env=None, launcher=()):
+  """Starts `[*launcher] python -m <args>` for each args list in `commands`
+  (launcher: e.g. mpirun and its options), each in a
+  session of its own with its stdout and stderr in a file (`p.output()`
+  reads it: no pipe can fill up and stall a process); on leaving, even on a
+  failure or a timeout, kills the ones still running with their children."""
+  full_env = dict(os.environ, **(env or {}))
+  full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+  with tempfile.TemporaryDirectory(prefix="genjax-procs-") as logs:
+    procs = []
+    try:
+      for i, args in enumerate(commands):
+        path = os.path.join(logs, f"{i}.log")
+        with open(path, "w") as log:
+          p = subprocess.Popen([*launcher, sys.executable, "-m", *args], cwd=ROOT, env=full_env,
+                               stdout=log, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+        p.output = lambda path=path: open(path).read()
+        procs.append(p)
+      yield procs
+    finally:
+      for p in procs:
+        if p.poll() is None:
+          with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+          p.wait()
+
+
+def free_port() -> int:
+  """A port the OS just gave out; callers retry on the rare collision
+  (run_group), since another program may take it before the coordinator binds."""
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def run_group(make_commands, env=None, timeout=600, attempts=3):
+  """Runs the commands make_commands(port) together (a multi-process run with
+  its coordinator on `port`) to the end; returns [(returncode, output)]. A
+  port taken between choosing and binding it is retried with another."""
+  for _ in range(attempts):
+    with processes(make_commands(free_port()), env) as procs:
+      for p in procs:
+        p.wait(timeout=timeout)
+      outs = [(p.returncode, p.output()) for p in procs]
+    if not any("Address already in use" in o or "Failed to add port" in o for _, o in outs):
+      return outs
+  return outs
+
+
 def run_module(args, env=None, timeout=600, cwd=ROOT):
   """Runs `python -m <args>` from the repository root; returns CompletedProcess."""
-  import subprocess
   full_env = dict(os.environ, **(env or {}))
   full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
   return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=full_env,

@@ -1,5 +1,6 @@
 """Run as a subprocess by test_multidevice.py: trains a smoke config on a mesh
-of 8 fake CPU devices and on 1 device, and prints a JSON comparison."""
+of 8 fake CPU devices and on 1 device, and prints a JSON comparison. The
+8-device run's workdir is kept at argv[2] (the test resumes it on 1 device)."""
 import os
 import sys
 
@@ -16,7 +17,7 @@ from genjax import methods, parallel, run  # noqa: E402
 from tests.conftest import load_config  # noqa: E402
 
 
-def main(name):
+def main(name, keep_workdir):
   logging.set_verbosity(logging.ERROR)
   traces = []
   for cls in (methods.GAN, methods.VAE):
@@ -34,7 +35,7 @@ def main(name):
     del traces[:]
     mesh = parallel.make_mesh(jax.devices()[:n])
     with tempfile.TemporaryDirectory() as workdir:
-      state = run.train_and_evaluate(cfg, workdir, mesh=mesh)
+      state = run.train_and_evaluate(cfg, keep_workdir if n == 8 else workdir, mesh=mesh)
     counts[n] = len(traces)
     results[n] = state
     leaf = jax.tree.leaves(state)[0]
@@ -49,4 +50,4 @@ def main(name):
 
 
 if __name__ == "__main__":
-  main(sys.argv[1])
+  main(*sys.argv[1:3])

@@ -4,6 +4,7 @@ changed data folders, out-of-range configs and malformed images. Each must end
 in one clear message (or a clean resume) and lose nothing."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genjax import checkpoint, errors, run, workdir
-from tests.conftest import ROOT, assert_trees_close, load_config, run_module, smoke
+from genjax import checkpoint, errors, preemption, run, workdir
+from tests.conftest import ROOT, assert_trees_close, load_config, processes, run_module, smoke
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_good_checkpoint(tmp_path):
@@ -47,6 +48,56 @@ def test_a_diverged_state_is_never_saved_even_between_log_steps(tmp_path):
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [1, 2]
   _, state, meta = workdir.restore_workdir(wd)
   assert meta["step"] == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
+
+
+def test_a_metrics_line_cut_by_a_crash_is_dropped_on_resume(tmp_path):
+  wd = str(tmp_path / "cut")
+  run.train_and_evaluate(smoke("vae", num_steps=4, log_every=1, checkpoint_every=2), wd)
+  path = os.path.join(wd, "metrics.jsonl")
+  text = open(path).read()
+  with open(path, "w") as f:
+    f.write(text[:len(text) - 30])  # power loss in the middle of the last row
+  run.train_and_evaluate(smoke("vae", num_steps=6, log_every=1, checkpoint_every=2), wd)
+  rows = [json.loads(l) for l in open(path)]
+  assert [r["step"] for r in rows if "train/loss" in r] == [1, 2, 3, 4, 5, 6]
+  lines = open(path).read().splitlines()
+  lines[1] = lines[1][:10]  # damage that is not a cut last line: named, not guessed at
+  with open(path, "w") as f:
+    f.write("\n".join(lines) + "\n")
+  with pytest.raises(errors.InputError, match=f"{re.escape(path)} line 2 is not a metrics row"):
+    run.train_and_evaluate(smoke("vae", num_steps=8, log_every=1, checkpoint_every=2), wd)
+
+
+def _can_mount_a_small_disk() -> bool:
+  return shutil.which("unshare") is not None and subprocess.run(
+      ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+      capture_output=True).returncode == 0
+
+
+def test_a_disk_that_fills_during_a_save_ends_in_one_line_and_loses_nothing(tmp_path):
+  """The workdir on a 600 KB tmpfs (a private mount namespace): the save that
+  runs out of space is reported in one line naming the folder; the partial
+  save is removed and the checkpoint before it still samples."""
+  if not _can_mount_a_small_disk():
+    pytest.skip("No private mount namespace here (unshare -rm and mount -t tmpfs): needed "
+                "for a disk that fills")
+  disk = tmp_path / "disk"
+  disk.mkdir()
+  wd = disk / "w"
+  script = (
+      f"mount -t tmpfs -o size=600k tmpfs {disk} && cd {ROOT} && "
+      f"{sys.executable} -m genjax.train --config configs/dcgan.py:smoke --workdir {wd} "
+      "--config.train.num_steps=40 --config.train.checkpoint_every=1 "
+      "--config.train.keep_checkpoints=50 --config.train.progress=False; echo exit=$?; "
+      f"{sys.executable} -m genjax.sample --workdir {wd} --num 2 --out {tmp_path}/s.npz")
+  proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                        text=True, timeout=600, env=dict(os.environ, PYTHONPATH=ROOT))
+  errors_ = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+  assert "exit=1" in proc.stdout and len(errors_) == 1, proc.stderr[-3000:]
+  assert f"The disk holding {wd}/checkpoints is full (No space left on device)" in errors_[0]
+  assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+  latest = int(re.search(r"latest checkpoint \(step (\d+)\) is intact", errors_[0]).group(1))
+  assert latest >= 1 and f"Wrote 2 samples from step {latest}" in proc.stdout
 
 
 def test_metrics_keep_one_row_per_step_across_resumes(tmp_path):
@@ -121,20 +172,19 @@ def test_out_of_range_config_values_are_refused_before_anything_is_written(key, 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_save_a_checkpoint_and_the_rerun_finishes(sig, tmp_path):
   wd = str(tmp_path / "pre")
-  args = [sys.executable, "-m", "genjax.train", "--config", "configs/vae.py:smoke",
-          "--workdir", wd, "--config.train.num_steps=100000",
-          "--config.train.checkpoint_every=100000", "--config.train.log_every=5"]
-  env = dict(os.environ, PYTHONPATH=ROOT)
-  proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  args = ["genjax.train", "--config", "configs/vae.py:smoke", "--workdir", wd,
+          "--config.train.num_steps=100000", "--config.train.checkpoint_every=100000",
+          "--config.train.log_every=5"]
   metrics = os.path.join(wd, "metrics.jsonl")
-  deadline = time.time() + 300
-  while not os.path.exists(metrics) and time.time() < deadline:
-    time.sleep(0.5)
-  proc.send_signal(sig)
-  out, err = proc.communicate(timeout=300)
-  assert proc.returncode == checkpoint.PREEMPTED_EXIT_CODE, err[-3000:]
-  assert f"Preempted by {sig.name}: saved step" in out and "Traceback" not in err
+  with processes([args]) as (proc,):
+    deadline = time.time() + 300
+    while not os.path.exists(metrics) and time.time() < deadline and proc.poll() is None:
+      time.sleep(0.5)
+    proc.send_signal(sig)
+    proc.wait(timeout=300)
+    out = proc.output()
+  assert proc.returncode == preemption.PREEMPTED_EXIT_CODE, out[-3000:]
+  assert f"Preempted by {sig.name}: saved step" in out and "Traceback" not in out
   steps = checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps()
   assert len(steps) == 1 and steps[0] >= 5
   proc = run_module(["genjax.train", "--config", "configs/vae.py:smoke", "--workdir", wd,

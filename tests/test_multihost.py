@@ -1,41 +1,114 @@
-"""Two local processes (jax.distributed) train like one process."""
+"""Multi-process runs from the command line, on local CPU processes: started
+by the flags (or JAX_* variables) and by Open MPI's mpirun, resumed on
+another number of processes, stopped together by a signal to one process,
+and ended in one line when a peer dies. Every test kills the processes it
+started, with their children, however it ends."""
 import os
-import socket
-import subprocess
-import sys
-import tempfile
+import re
+import shutil
+import signal
+import time
 
-import jax
-import numpy as np
+import pytest
 
-from genjax import checkpoint, run
-from tests.conftest import ROOT, load_config
+from genjax import checkpoint, run, workdir
+from tests.conftest import assert_trees_close, free_port, processes, run_group, smoke
 
-
-def free_port():
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
+SMOKE = ["--config=configs/vae.py:smoke", "--config.train.batch_size=8",
+         "--config.train.checkpoint_every=3"]
 
 
-def test_two_processes_match_one_process(tmp_path):
-  wd, out, port = str(tmp_path / "mh"), str(tmp_path / "leaves.npz"), free_port()
-  env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS="cpu")
-  env.pop("XLA_FLAGS", None)
-  procs = [subprocess.Popen([sys.executable, "-m", "tests.multihost_check", "vae", str(i),
-                             str(port), wd, out], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-           for i in range(2)]
-  outputs = [p.communicate(timeout=600) for p in procs]
-  for p, (o, e) in zip(procs, outputs):
-    assert p.returncode == 0, e[-3000:]
+def train_args(wd, steps, *extra):
+  return ["genjax.train", *SMOKE, f"--workdir={wd}", f"--config.train.num_steps={steps}",
+          *extra]
+
+
+def straight(tmp_path, steps):
+  """The same run in this process, one device, uninterrupted."""
+  cfg = smoke("vae", num_steps=steps, batch_size=8, checkpoint_every=3)
+  return run.train_and_evaluate(cfg, str(tmp_path / f"straight{steps}"))
+
+
+def test_two_processes_from_flags_equal_one_and_resume_in_one(tmp_path):
+  wd = str(tmp_path / "two")
+  outs = run_group(lambda port: [
+      train_args(wd, 3, f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2",
+                 f"--process_id={i}") for i in range(2)])
+  for code, out in outs:
+    assert code == 0, out[-3000:]
+  assert "process 1 of 2" in outs[1][1]
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [3]
+  _, two, _ = workdir.restore_workdir(wd)
+  assert_trees_close(straight(tmp_path, 3), two, rtol=2e-5, atol=1e-6)
+  # 2 -> 1 process: the same global batches, so the same run.
+  resumed = run.train_and_evaluate(smoke("vae", num_steps=6, batch_size=8, checkpoint_every=3),
+                                   wd)
+  assert_trees_close(straight(tmp_path, 6), resumed, rtol=2e-5, atol=1e-6)
 
-  cfg = load_config("vae", "smoke")
-  cfg.train.update(num_steps=3, batch_size=8, checkpoint_every=3)
-  single = run.train_and_evaluate(cfg, tempfile.mkdtemp(dir=tmp_path))
-  two = np.load(out)
-  leaves = jax.tree.leaves(single)
-  assert len(two.files) == len(leaves)
-  for i, leaf in enumerate(leaves):
-    np.testing.assert_allclose(two[f"arr_{i}"], np.asarray(leaf), rtol=2e-5, atol=1e-6)
+
+def test_incomplete_coordinator_settings_are_one_clear_error(tmp_path):
+  from tests.conftest import run_module
+  proc = run_module(train_args(str(tmp_path / "w"), 2), env={"JAX_NUM_PROCESSES": "2"})
+  assert proc.returncode == 1 and proc.stderr.startswith("error: A multi-process run needs all")
+  assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not shutil.which("mpirun"), reason="Open MPI is not installed (Debian: "
+                    "apt-get install openmpi-bin; .ci/run installs it)")
+def test_mpirun_resumes_a_one_process_run_on_two(tmp_path):
+  wd = str(tmp_path / "mpi")
+  run.train_and_evaluate(smoke("vae", num_steps=3, batch_size=8, checkpoint_every=3), wd)
+  mpirun = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"]
+  with processes([train_args(wd, 6, "--multihost")], launcher=mpirun) as (proc,):
+    proc.wait(timeout=600)
+    out = proc.output()
+  assert proc.returncode == 0, out[-3000:]
+  assert "process 0 of 2" in out and "process 1 of 2" in out and "Resumed" in out
+  _, resumed, _ = workdir.restore_workdir(wd)
+  assert_trees_close(straight(tmp_path, 6), resumed, rtol=2e-5, atol=1e-6)
+
+
+def _two(wd, steps, port, *extra):
+  return [train_args(wd, steps, f"--coordinator_address=127.0.0.1:{port}",
+                     "--num_processes=2", f"--process_id={i}",
+                     "--config.train.log_every=1", *extra) for i in range(2)]
+
+
+def _wait_for_step(wd, step, procs, deadline):
+  rows = os.path.join(wd, "metrics.jsonl")
+  while True:
+    for p in procs:
+      assert p.poll() is None, p.output()[-3000:]
+    if os.path.exists(rows) and sum(1 for _ in open(rows)) >= step:
+      return
+    assert time.time() < deadline, "the run did not start"
+    time.sleep(0.2)
+
+
+def test_sigterm_to_one_process_stops_both_at_one_agreed_step(tmp_path):
+  wd = str(tmp_path / "pre")
+  with processes(_two(wd, 100000, free_port())) as procs:
+    _wait_for_step(wd, 5, procs, time.time() + 300)
+    procs[1].send_signal(signal.SIGTERM)
+    for p in procs:
+      p.wait(timeout=120)
+    outs = [p.output() for p in procs]
+  assert [p.returncode for p in procs] == [75, 75], outs[0][-2000:] + outs[1][-2000:]
+  saved = [int(re.search(r"saved step (\d+)", o).group(1)) for o in outs]
+  assert saved[0] == saved[1] and saved[0] in checkpoint.Checkpointer(
+      os.path.join(wd, "checkpoints")).all_steps()
+
+
+def test_a_dead_peer_ends_the_survivor_in_one_line_within_the_timeout(tmp_path):
+  wd = str(tmp_path / "dead")
+  with processes(_two(wd, 100000, free_port(), "--heartbeat_timeout=10")) as procs:
+    _wait_for_step(wd, 5, procs, time.time() + 300)
+    os.killpg(procs[1].pid, signal.SIGKILL)
+    t0 = time.time()
+    procs[0].wait(timeout=60)
+    waited = time.time() - t0
+    out = procs[0].output()
+  assert procs[0].returncode == 1 and waited < 30, (waited, out[-3000:])
+  errors = [l for l in out.splitlines() if l.startswith("error:")]
+  assert len(errors) == 1 and "Process 1 of 2 stopped during step" in errors[0], out[-3000:]
+  assert "Traceback" not in out

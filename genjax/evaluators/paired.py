@@ -6,7 +6,6 @@ itself (bicubic upsampling for super-resolution, the grey image for
 colourisation), non-local means (denoising), mean fill, push-pull and
 biharmonic inpainting, colour transfer (harmonisation). Inpainting and harmonisation are
 scored inside the hole / pasted region."""
-import json
 import os
 import time
 
@@ -19,6 +18,7 @@ from genjax import data, errors, images, metrics
 from genjax.data import tasks
 from genjax.methods.regression import pushpull_fill
 from genjax.evaluators.extractors import build_extractor
+from genjax.evaluators import common
 from genjax.evaluators.common import Evaluator
 
 EVAL_SEED = 7
@@ -149,7 +149,7 @@ class PairedEvaluator(Evaluator):
       rows += [center_crop(v, FIGURE_CROP) for v in named.values()]
     h, w = min(r.shape[0] for r in rows), min(r.shape[1] for r in rows)
     tiles = np.stack([r[:h, :w] for r in rows])
-    images.save_png(os.path.join(self.workdir, "eval", f"paired_{step:06d}.png"),
+    common.save_png(os.path.join(self.workdir, "eval", f"paired_{step:06d}.png"),
                     images.grid(tiles, len(columns)),
                     self.run.provenance(step, columns=columns, split=self.split,
                                         crop=FIGURE_CROP))
@@ -173,9 +173,7 @@ class PairedEvaluator(Evaluator):
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
         in_hole=_inside(self.pairs[0]) is not None, wall_time_s=time.time() - t0)
-    os.makedirs(os.path.join(self.workdir, "eval"), exist_ok=True)
-    with open(os.path.join(self.workdir, "eval", f"paired_{step:06d}.json"), "w") as f:
-      json.dump(result, f, indent=2)
+    common.write_json(os.path.join(self.workdir, "eval", f"paired_{step:06d}.json"), result)
     self._figure(outputs, step)
     if self.writer:
       row = dict(result["method"])

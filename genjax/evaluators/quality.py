@@ -12,6 +12,7 @@ import numpy as np
 
 import genjax
 from genjax import data, errors, images, metrics
+from genjax.evaluators import common
 from genjax.evaluators.common import Evaluator
 from genjax.evaluators.extractors import build_extractor
 
@@ -114,11 +115,12 @@ def reference_features(extractor, cfg, split, keep, cache_dir):
     n = int(batch["valid"].sum())
     labels = batch["label"][:n] if "label" in batch else None
     fs.add(*[a[:n] for a in extractor(batch["image"])], labels)
-  os.makedirs(cache_dir, exist_ok=True)
-  extra = {} if fs.all_labels is None else {"labels": fs.all_labels}
-  fs.stats.save(path, features=fs.features, probs=np.concatenate(fs.probs),
-                reference_id=ref_id, extractor=extractor.id,
-                weights_hash=extractor.weights_hash, **extra)
+  if common.writes():
+    os.makedirs(cache_dir, exist_ok=True)
+    extra = {} if fs.all_labels is None else {"labels": fs.all_labels}
+    fs.stats.save(path, features=fs.features, probs=np.concatenate(fs.probs),
+                  reference_id=ref_id, extractor=extractor.id,
+                  weights_hash=extractor.weights_hash, **extra)
   return fs, ref_id
 
 
@@ -185,7 +187,7 @@ class QualityEvaluator(Evaluator):
       result["memorization"] = mem = metrics.memorization(
           kept_images, train, heldout, self.quantile,
           (samples.features, train_feats, heldout_feats))
-      images.save_png(os.path.join(self.workdir, "eval", f"closest_pairs_{step:06d}.png"),
+      common.save_png(os.path.join(self.workdir, "eval", f"closest_pairs_{step:06d}.png"),
                       metrics.closest_pairs_grid(kept_images, train, mem["closest_pairs"]),
                       r.provenance(step, what="sample | nearest training image"))
       result["near_copy_fraction"] = mem["pixel"]["near_copy_fraction"]
@@ -195,8 +197,7 @@ class QualityEvaluator(Evaluator):
         reference=self.ref_id, reference_split=self.split, num_samples=self.num_samples,
         seed=self.seed, truncation=self.truncation, wall_time_s=time.time() - t0)
     name = "quality" if self.truncation == 1 else f"quality_psi{self.truncation:g}"
-    with open(os.path.join(self.workdir, "eval", f"{name}_{step:06d}.json"), "w") as f:
-      json.dump(result, f, indent=2)
+    common.write_json(os.path.join(self.workdir, "eval", f"{name}_{step:06d}.json"), result)
     if self.writer:
       self.writer.write(step, {k: v for k, v in result.items()
                                if isinstance(v, (int, float))}, prefix=f"{name}/")

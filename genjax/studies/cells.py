@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 import jax
 import ml_collections
 
-from genjax import checkpoint, evaluators, run, workdir as workdir_lib
+from genjax import evaluators, preemption, run, workdir as workdir_lib
 from genjax.logging import MetricWriter
 
 CELL_FILE = "study_cell.json"  # status, final metrics, wall time, machine
@@ -148,7 +148,7 @@ def run_task(task: Task) -> dict:
           result["missing"] = missing
         result["metrics"] = values
       result["status"] = "done"
-    except checkpoint.Preempted as e:
+    except preemption.Preempted as e:
       result.update(status="preempted", error=str(e))
     except Exception as e:  # recorded for the summary; the traceback goes to the log
       traceback.print_exc()

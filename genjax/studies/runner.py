@@ -10,7 +10,7 @@ import time
 
 import ml_collections
 
-from genjax import checkpoint, config_lib, errors
+from genjax import config_lib, errors, preemption
 from genjax.studies.cells import Task, is_done
 from genjax.studies.executors import Executor
 from genjax.studies.spec import Study
@@ -98,7 +98,7 @@ class _Interrupt:
       signal.signal(s, old)
 
 
-class StudyInterrupted(checkpoint.Preempted):
+class StudyInterrupted(preemption.Preempted):
   """Raised once an interrupted study's cells in flight have saved."""
 
   def __init__(self, done: int, total: int, signal_name: str, root: str):
@@ -148,7 +148,7 @@ def _run(executor: Executor, todo, progress: StudyProgress, interrupt: _Interrup
 def run_study(study: Study, root: str, executor: Executor, command: str = "",
               out=sys.stdout) -> dict:
   """Runs every unfinished cell x seed of `study` under `root` and writes the
-  summary. Returns summary.json's content. Raises checkpoint.Preempted after
+  summary. Returns summary.json's content. Raises preemption.Preempted after
   a SIGTERM / SIGINT (the cells in flight saved their checkpoints)."""
   root = os.path.abspath(root)
   os.makedirs(root, exist_ok=True)
