@@ -31,6 +31,7 @@ step is encoder + decoder.
 import functools
 import json
 import math
+import os
 import statistics
 import time
 
@@ -41,8 +42,7 @@ import numpy as np
 from absl import app, flags
 
 from configs import dcgan, vae
-from genjax import data, parallel, workdir
-from genjax.data import sources
+from genjax import config_lib, data, parallel, workdir
 from genjax.models import layers
 
 FLAGS = flags.FLAGS
@@ -60,6 +60,16 @@ flags.DEFINE_integer("cpu_devices", None, "Split the host CPU into this many dev
                      lower_bound=1)
 flags.DEFINE_float("block_seconds", 1.0,
                    "Each block runs back-to-back train steps for about this long (>= 2 steps).")
+flags.DEFINE_string("pipeline_data", None, "Instead, measure the input pipeline on real data: "
+                    "folder:DIR (an image folder, decoded as configs/dcgan.py:folder does), "
+                    "tfds:NAME:SPLIT or cache:DIR (a decoded cache), at the --workload's image "
+                    "size and batch, with each --pipeline_workers count, against the "
+                    "workload's training rate on this machine.")
+flags.DEFINE_list("pipeline_workers", ["0", "1", "2"], "--pipeline_data: worker processes.")
+flags.DEFINE_float("pipeline_seconds", 4.0, "--pipeline_data: seconds measured per setting.")
+flags.DEFINE_string("make_jpegs", None, "Write 2,000 JPEGs of 178x218 px (CelebA's size; "
+                    "crops of scikit-image's photos) in two sub-folders of this folder, then "
+                    "exit: real encoded data for --pipeline_data folder:DIR.")
 
 WORKLOADS = {  # name -> (config module, variant, overrides)
     "dcgan64": (dcgan, "celeba64", {"train.batch_size": 64}),
@@ -185,7 +195,7 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
     source, kind = data.build_source(cfg.data, cfg.data.split), cfg.data.source
   except (FileNotFoundError, ValueError, ImportError):  # not prepared / no tfds here
     shape = (2048, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
-    source = sources.ArraySource(np.random.default_rng(0).integers(0, 255, shape, np.uint8),
+    source = data.ArraySource(np.random.default_rng(0).integers(0, 255, shape, np.uint8),
                                  None)
     kind = "synthetic (dataset not prepared here)"
   pipe = data.Pipeline(source, batch_size, seed=0)
@@ -258,9 +268,99 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
   return results
 
 
+def make_jpegs(folder: str, count: int = 2000, size=(178, 218), seed: int = 0):
+  """`count` JPEGs of `size` (w, h) in folder/a and folder/b: random crops,
+  scales and flips of scikit-image's photos, quality 90."""
+  from PIL import Image
+  from genjax.data import photos
+  images = [Image.fromarray(p) for p in photos.photos(photos.PHOTOS_TRAIN, 3)]
+  rng = np.random.default_rng(seed)
+  for i in range(count):
+    src = images[i % len(images)]
+    scale = rng.uniform(0.4, 1.0)
+    w = int(min(src.width, src.height * size[0] / size[1]) * scale)
+    h = int(w * size[1] / size[0])
+    x, y = rng.integers(0, src.width - w + 1), rng.integers(0, src.height - h + 1)
+    img = src.crop((x, y, x + w, y + h)).resize(size, Image.BICUBIC)
+    if rng.integers(2):
+      img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    sub = os.path.join(folder, "ab"[i % 2])
+    os.makedirs(sub, exist_ok=True)
+    img.save(os.path.join(sub, f"{i:05d}.jpg"), quality=90)
+
+
+def pipeline_config(spec: str, workload_cfg):
+  """The data config reading `spec` at the workload's image size."""
+  kind, _, rest = spec.partition(":")
+  if kind == "folder":
+    cfg = config_lib.data_config("folder")
+    cfg.update(path=rest, image_size=workload_cfg.data.image_size,
+               channels=workload_cfg.data.channels)
+  elif kind == "tfds":
+    name, _, split = rest.partition(":")
+    cfg = config_lib.data_config("folder")
+    cfg.update(source="tfds", name=name, split=split or "train",
+               image_size=workload_cfg.data.image_size, channels=workload_cfg.data.channels)
+  elif kind == "cache":
+    with open(os.path.join(rest, "meta.json")) as f:
+      settings = json.load(f)["settings"]
+    cfg = config_lib.data_config("folder")
+    cfg.update({k: v for k, v in settings.items() if v is not None})
+    cfg.update(cache=rest, split=next(iter(json.load(open(os.path.join(rest, "meta.json")))[
+        "splits"])))
+  else:
+    raise ValueError(f"--pipeline_data {spec!r}: use folder:DIR, tfds:NAME:SPLIT or cache:DIR.")
+  return cfg
+
+
+def pipeline_throughput(cfg, batch_size, workers, seconds):
+  """images/s of data.Pipeline over cfg's source with `workers` processes,
+  after the first batches (worker start-up) are out of the way."""
+  source = data.build_source(cfg, cfg.split)
+  it = data.Pipeline(source, batch_size, seed=0, workers=workers).iterate(0)
+  try:
+    for _ in range(3):
+      next(it)
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+      next(it)
+      n += batch_size
+    return n / (time.perf_counter() - t), len(source)
+  finally:
+    it.close()
+
+
+def pipeline_main(name):
+  cfg = workload_config(name, "auto")
+  v = _Variant(name, "auto", cfg.train.cpu_scheduler, cfg.train.cpu_conv_kernels, 1.0)
+  for _ in range(3):
+    v.run_block(lambda: 0.0)
+  train = v.batch_size / statistics.median(v.times)
+  data_cfg = pipeline_config(FLAGS.pipeline_data, cfg)
+  print(f"{name}: training {train:.0f} images/s on {jax.device_count()} "
+        f"{jax.default_backend()} device(s); reading {FLAGS.pipeline_data} at "
+        f"{data_cfg.image_size} px, batch {v.batch_size}, {os.cpu_count()} CPU cores")
+  print(f"{'workers':>7} {'images/s':>9} {'x training':>10}")
+  for w in [int(x) for x in FLAGS.pipeline_workers]:
+    rate, n = pipeline_throughput(data_cfg, v.batch_size, w, FLAGS.pipeline_seconds)
+    print(f"{w:7d} {rate:9.0f} {rate / train:10.2f}", flush=True)
+    if FLAGS.json:
+      print(json.dumps(dict(workload=name, pipeline_data=FLAGS.pipeline_data, workers=w,
+                            images_per_s=rate, train_images_per_s=train, examples=n,
+                            ratio=rate / train, cpu_count=os.cpu_count())), flush=True)
+
+
 def main(argv):
   del argv
+  if FLAGS.make_jpegs:
+    make_jpegs(FLAGS.make_jpegs)
+    print(f"Wrote 2,000 JPEGs under {FLAGS.make_jpegs}")
+    return
   parallel.split_host_cpu(FLAGS.cpu_devices)  # before any JAX op
+  if FLAGS.pipeline_data:
+    for name in (list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")):
+      pipeline_main(name)
+    return
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
   variants = [(impl, sched, kernels) for impl in FLAGS.conv_impl.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")

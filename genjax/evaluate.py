@@ -26,7 +26,7 @@ import json
 
 from absl import app, flags, logging
 
-from genjax import cli, config_lib, errors, run, workdir as workdir_lib
+from genjax import cli, config_lib, errors, launch, run, workdir as workdir_lib
 from genjax.evaluators import cas, heldout, paired, quality
 from genjax.logging import MetricWriter
 
@@ -73,7 +73,7 @@ def define_flags():
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
                       "run's workdir; report how many outputs keep their image's class.")
   flags.DEFINE_alias("num-samples", "num_samples")
-  cli.define_device_flags()
+  launch.define_device_flags()
 
 
 def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, classifier="",
@@ -112,7 +112,7 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
 
 def main(argv):
   del argv
-  cli.setup()  # before any JAX op: CPU split, multi-process run
+  launch.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   if FLAGS.samples and not FLAGS.extractor:

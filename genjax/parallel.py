@@ -1,6 +1,8 @@
 """Device mesh, shardings, multi-host set-up and the XLA options the train
 step compiles with. One code path for any number of devices: state
 replicated, batch sharded over the `data` axis."""
+import collections
+
 import jax
 import numpy as np
 from jax.experimental import multihost_utils
@@ -95,6 +97,22 @@ def global_batch(local_batch, mesh):
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
       local_batch)
+
+
+def prefetch_to_device(batches, mesh, size: int = 2):
+  """(step, host batch) -> (step, global sharded batch), `size` batches ahead:
+  a batch's transfer starts while the steps before it run (transfers are
+  asynchronous), so a step never waits on one."""
+  queue = collections.deque()
+  try:
+    for step, batch in batches:
+      queue.append((step, global_batch(batch, mesh)))
+      if len(queue) == size:
+        yield queue.popleft()
+    while queue:
+      yield queue.popleft()
+  finally:
+    batches.close()  # the pipeline's workers stop with the loop
 
 
 def replicate(local_tree, mesh):

@@ -98,13 +98,13 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
   t = config.train
   config_lib.validate(config)
   source = data.build_source(config.data, config.data.split)
-  if hasattr(source, "counts") and source.class_names:  # image folders: what was found
+  if source.counts and source.class_names and source.decodes:  # image folders: what was found
     print("Images per class: " + ", ".join(
         f"{n} {c}" for n, c in zip(source.class_names, source.counts)), flush=True)
   run = workdir_lib.Run(config, data.describe(source), mesh)
   parallel.check_batch(run.method.images_per_step, run.mesh)
   pipeline = data.Pipeline(source, run.method.images_per_step, config.seed,
-                           jax.process_index(), jax.process_count())
+                           jax.process_index(), jax.process_count(), config.data.workers)
   preview_batch = source.get(np.arange(min(t.num_grid_samples, len(source))))
   with contextlib.ExitStack() as stack:
     stack.enter_context(workdir_lib.lock(workdir))
@@ -129,14 +129,15 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     log = TrainMetrics(run, writer, progress, ckpt, start)
     evals = evaluators.from_config(config, run, workdir, writer)
     preempt = stack.enter_context(preemption.for_this_run())
-    batches = stack.enter_context(contextlib.closing(pipeline.iterate(start)))
+    batches = stack.enter_context(contextlib.closing(
+        parallel.prefetch_to_device(pipeline.iterate(start), run.mesh)))
     train_step = run.compile_train_step()
     step, t0, stopping = start, time.time(), False
     try:
       for step, batch in batches:
         if step >= t.num_steps or stopping:
           break
-        state, metrics = train_step(state, parallel.global_batch(batch, run.mesh))
+        state, metrics = train_step(state, batch)
         log.append(metrics)
         step += 1
         if itstime(step, t.log_every, t.num_steps):

@@ -29,7 +29,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from genjax import cli, control, errors, images, workdir as workdir_lib
+from genjax import cli, control, errors, images, launch, workdir as workdir_lib
 from genjax.evaluators.extractors import build_extractor
 
 FLAGS = flags.FLAGS
@@ -78,7 +78,7 @@ def define_flags():
                     f"{', '.join(images.ANIMATIONS)} (mp4: pip install genjax[video]).")
   flags.DEFINE_float("fps", 10.0, "Frames per second of animations.")
   flags.DEFINE_bool("sidecar", False, "Also write each output's provenance to FILE.json.")
-  cli.define_device_flags()
+  launch.define_device_flags()
   flags.mark_flags_as_required(["workdir", "out"])
 
 
@@ -223,7 +223,7 @@ def steer(workdir, out, step=None, seed=0, labels=None, interpolate=0, path_seed
 
 def main(argv):
   del argv
-  cli.setup()  # before any JAX op: CPU split, multi-process run
+  launch.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   if any((FLAGS.interpolate, FLAGS.morph, FLAGS.truncation, FLAGS.traverse, FLAGS.attribute)):

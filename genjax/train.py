@@ -14,7 +14,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from genjax import cli, parallel, preemption, run
+from genjax import cli, launch, parallel, preemption, run
 
 FLAGS = flags.FLAGS
 
@@ -25,7 +25,7 @@ def define_flags():
   config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/dcgan.py:mnist.",
                                   lock_config=True)
   flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
-  cli.define_device_flags()
+  launch.define_device_flags()
   flags.DEFINE_bool("accept_data_change", False, "Resume although the files under "
                     "data.path changed since the run started (recorded in history.jsonl).")
   flags.mark_flags_as_required(["config", "workdir"])
@@ -35,7 +35,7 @@ def main(argv):
   del argv
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-  cli.setup()  # before any JAX op: CPU split, multi-process run
+  launch.setup()  # before any JAX op: CPU split, multi-process run
   processes = (f", process {jax.process_index()} of {jax.process_count()}"
                if jax.process_count() > 1 else "")
   print(f"{jax.device_count()} {jax.default_backend()} device(s){processes}", flush=True)

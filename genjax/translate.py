@@ -19,8 +19,7 @@ import numpy as np
 from absl import app, flags, logging
 from PIL import Image
 
-from genjax import cli, errors, images, workdir as workdir_lib
-from genjax.data import sources
+from genjax import cli, data, errors, images, launch, workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 
@@ -37,7 +36,7 @@ def define_flags():
   flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
-  cli.define_device_flags()
+  launch.define_device_flags()
   flags.mark_flags_as_required(["workdir", "input", "output"])
 
 
@@ -46,7 +45,7 @@ def read_image(path: str, channels: int) -> np.ndarray:
   try:
     with Image.open(path) as img:
       img.load()
-      return sources.to_channels(img, channels)
+      return data.to_channels(img, channels)
   except (OSError, SyntaxError) as e:
     raise errors.InputError(f"Cannot read image {path!r}: {e}.") from None
 
@@ -67,9 +66,9 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
   if not os.path.isdir(input_dir):
     raise errors.MissingError(f"Input folder {input_dir!r} (--input) does not exist.")
   names = sorted(n for n in os.listdir(input_dir)
-                 if n.lower().endswith(sources.IMAGE_EXTENSIONS))
+                 if n.lower().endswith(data.IMAGE_EXTENSIONS))
   if not names:
-    raise errors.MissingError(f"No images ({', '.join(sources.IMAGE_EXTENSIONS)}) in {input_dir!r}.")
+    raise errors.MissingError(f"No images ({', '.join(data.IMAGE_EXTENSIONS)}) in {input_dir!r}.")
   os.makedirs(output_dir, exist_ok=True)
   for name in names:
     inputs = {"input": read_image(os.path.join(input_dir, name), channels)}
@@ -91,7 +90,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
 
 def main(argv):
   del argv
-  cli.setup()  # before any JAX op: CPU split, multi-process run
+  launch.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,

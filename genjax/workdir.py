@@ -26,7 +26,8 @@ DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class n
 RESUMABLE_CHANGES = {
     "train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels", "train.log_every",
     "train.checkpoint_every", "train.sample_every", "train.keep_checkpoints",
-    "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row"}
+    "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row",
+    "data.workers", "data.cache"}  # the same batches with any worker count, cached or not
 
 
 def resumable_changes(config) -> set:

@@ -14,8 +14,8 @@ LAYERS = [  # top to bottom; a module may import only from layers below its own
     {"evaluators", "control"},
     {"workdir"},
     {"methods"},
-    {"models", "data", "metrics", "report_html", "cli", "preemption"},
-    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "latents"},
+    {"models", "data", "metrics", "report_html", "launch", "preemption"},
+    {"parallel", "checkpoint", "logging", "images", "registry", "config_lib", "latents", "cli"},
     {"errors", "__init__"},
 ]
 PACKAGE = os.path.join(ROOT, "genjax")

@@ -2,7 +2,6 @@
 trained smoke runs the interpolation, class morph, truncation, traversals and
 attribute vectors, bit-identical reruns, and provenance in every file."""
 import json
-import os
 
 import numpy as np
 import pytest

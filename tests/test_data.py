@@ -7,7 +7,6 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from genjax import config_lib, data
-from genjax.data import sources
 
 
 def folder_config(path, size=16, channels=3):
@@ -94,11 +93,11 @@ def test_eval_batches_cover_the_split_once_marking_padding_rows():
 
 
 def test_holdout_split_is_disjoint_fixed_and_complete():
-  train = sources.holdout_split(100, "train", 0.1)
-  test = sources.holdout_split(100, "test", 0.1)
+  train = data.holdout_split(100, "train", 0.1)
+  test = data.holdout_split(100, "test", 0.1)
   assert len(test) == 10 and not set(train) & set(test)
   assert sorted(np.concatenate([train, test])) == list(range(100))
-  np.testing.assert_array_equal(test, sources.holdout_split(100, "test", 0.1))
+  np.testing.assert_array_equal(test, data.holdout_split(100, "test", 0.1))
 
 
 def test_mnist5k_is_real_digits_split_train_test():
@@ -122,14 +121,14 @@ def test_digits_resized_on_request():
 
 def test_prepare_image_handles_gray_rgba_and_aspect():
   gray = np.zeros((30, 50), np.uint8)
-  assert sources.prepare_image(gray, 8, 3).shape == (8, 8, 3)
+  assert data.prepare_image(gray, 8, 3).shape == (8, 8, 3)
   rgba = np.zeros((10, 10, 4), np.uint8)  # fully transparent -> white background
-  out = sources.prepare_image(Image.fromarray(rgba, "RGBA"), 10, 3)
+  out = data.prepare_image(Image.fromarray(rgba, "RGBA"), 10, 3)
   assert out.shape == (10, 10, 3) and (out == 255).all()
   rgb = np.zeros((10, 20, 3), np.uint8)
   rgb[:, :5] = 255  # the left quarter is cropped away by the centre crop
-  assert sources.prepare_image(rgb, 10, 1, crop="center").max() == 0
-  assert sources.prepare_image(rgb, 10, 1, crop="resize").max() > 200
+  assert data.prepare_image(rgb, 10, 1, crop="center").max() == 0
+  assert data.prepare_image(rgb, 10, 1, crop="resize").max() > 200
 
 
 def test_folder_source_classes_are_subfolders(image_folder):
@@ -234,7 +233,7 @@ def test_folder_policy_top_level_hidden_links_and_nesting(tmp_path, image_folder
   save(outside / "o.png")
   os.symlink(outside, image_folder / "linked_out")
   os.symlink(image_folder / "vangogh", image_folder / "linked_in")
-  names, files = sources.list_images(str(image_folder))
+  names, files = data.list_images(str(image_folder))
   assert names == ["linked_in", "monet", "vangogh", os.path.basename(image_folder)]
   counts = np.bincount([l for _, l in files]).tolist()
   assert counts == [7, 8, 7, 3]  # monet gains its nested sketch

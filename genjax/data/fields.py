@@ -43,6 +43,7 @@ class DataInfo:
   names (folder sub-folders, TFDS label names, or digits "0".."9")."""
   fields: Dict[str, Field]
   class_names: Optional[Sequence[str]] = None
+  counts: Optional[Sequence[int]] = None  # examples per class, where the source knows
 
   @property
   def num_classes(self) -> int:
@@ -50,17 +51,19 @@ class DataInfo:
 
   def to_json(self) -> str:
     return json.dumps({"fields": {k: [f.kind, list(f.shape)] for k, f in self.fields.items()},
-                       "class_names": list(self.class_names or [])}, indent=2)
+                       "class_names": list(self.class_names or []),
+                       "counts": list(self.counts or [])}, indent=2)
 
   @classmethod
   def from_json(cls, text: str) -> "DataInfo":
     d = json.loads(text)
     fields = {k: Field(kind, tuple(shape)) for k, (kind, shape) in d["fields"].items()}
-    return cls(fields, d["class_names"] or None)
+    return cls(fields, d["class_names"] or None, d.get("counts") or None)
 
 
 def describe(source) -> DataInfo:
-  return DataInfo(dict(source.fields), getattr(source, "class_names", None))
+  return DataInfo(dict(source.fields), source.class_names,
+                  list(source.counts) if source.counts else None)
 
 
 def normalize(batch: dict, fields: Dict[str, Field]) -> dict:

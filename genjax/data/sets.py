@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from genjax import config_lib, errors
-from genjax.data import sources
+from genjax.data import arrays, sources
 
 
 def split_examples(cfg, split: str) -> dict:
@@ -22,7 +22,7 @@ def load_image_set(spec: str, image_size: int, channels: int) -> np.ndarray:
   """uint8 NHWC images from an .npz, an image folder or tfds:NAME:SPLIT,
   resized to image_size and converted to `channels`."""
   if spec.endswith(".npz"):
-    return sources.read_npz(spec)[0]
+    return arrays.read_npz(spec)[0]
   cfg = config_lib.data_config("folder")
   cfg.update(image_size=image_size, channels=channels, crop="resize")
   if spec.startswith("tfds:"):

@@ -22,6 +22,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from genjax import errors
 from genjax.data import fields as fields_lib
+from genjax.data.source import Source
+from genjax.data.unpaired import Unpaired
 from genjax.registry import Registry
 
 TASK_SEED = 1
@@ -172,28 +174,22 @@ def degrade(task: str, x, rng, cfg) -> dict:
   return DEGRADATIONS[task](x, rng, cfg)
 
 
-class PairedTask:
+class PairedTask(Source):
   """A source's examples as (input, image) pairs: `image` is the clean target
   (or the task's own target, e.g. thin2thick's dilated image), `input` its
-  degradation (and `mask` for inpainting); labels pass through. With
-  data.unpaired the targets come from other examples (a fixed permutation):
-  two domains for unpaired translation, never seen as aligned pairs."""
+  degradation (and `mask` for inpainting); labels pass through. The
+  degradation runs in get(), so in the pipeline's workers when there are."""
 
-  def __init__(self, source, cfg):
+  def __init__(self, source: Source, cfg):
     self.source, self.cfg, self.task = source, cfg, cfg.task
-    self.class_names = source.class_names
+    self.class_names, self.counts = source.class_names, source.counts
+    self.decodes = source.decodes
     target = source.fields["image"]
     probe = degrade(self.task, np.zeros(target.shape, np.uint8), np.random.default_rng(0), cfg)
     self.fields = dict(source.fields)
     self.fields["input"] = fields_lib.Field("image", probe["input"].shape)
     if "image" in probe:  # the task's own target
       self.fields["image"] = fields_lib.Field("image", probe["image"].shape)
-    self.partner = None
-    if cfg.get("unpaired"):
-      self.partner = np.random.default_rng([TASK_SEED, len(source)]).permutation(len(source))
-      if "label" in self.fields:  # a label would belong to one domain only
-        del self.fields["label"]
-        self.class_names = None
     for key in ("mask", "region"):
       if key in probe:
         self.fields[key] = fields_lib.Field("mask", probe[key].shape)
@@ -208,10 +204,31 @@ class PairedTask:
             for x, i in zip(batch["image"], indices)]
     for key in outs[0]:
       batch[key] = np.stack([o[key] for o in outs])
-    if self.partner is not None:  # domain B from other examples
-      other = self.source.get(self.partner[indices])["image"]
-      batch["image"] = np.stack([degrade(self.task, x, np.random.default_rng(
-          [TASK_SEED, int(j)]), self.cfg).get("image", x) for x, j in
-          zip(other, self.partner[indices])])
-      batch.pop("label", None)
     return batch
+
+
+class TaskSide(Source):
+  """One side of a derived task as a plain image source: the degraded inputs
+  (side="input") or the targets (side="image": the task's own, or the clean
+  image), for unpaired domains made from one source."""
+
+  def __init__(self, source: Source, cfg, side: str):
+    self.task = PairedTask(source, cfg)
+    self.side, self.decodes = side, source.decodes
+    self.fields = {"image": self.task.fields[side]}
+
+  def __len__(self):
+    return len(self.task)
+
+  def get(self, indices):
+    return {"image": self.task.get(indices)[self.side]}
+
+
+def derived(source: Source, cfg) -> Source:
+  """The data.task of a source: aligned pairs, or with data.unpaired two
+  domains whose targets come from other examples (a fixed permutation), so no
+  aligned pair is ever seen; labels belong to one domain only and are dropped."""
+  if not cfg.get("unpaired"):
+    return PairedTask(source, cfg)
+  return Unpaired(TaskSide(source, cfg, "input"), TaskSide(source, cfg, "image"),
+                  seed=[TASK_SEED, len(source)])

@@ -10,7 +10,6 @@ import numpy as np
 
 import genjax
 from genjax import config_lib, data, errors, workdir as workdir_lib
-from genjax.data import sources
 from genjax.evaluators.heldout import heldout_metrics
 
 
@@ -60,7 +59,7 @@ def augmentation_gain(samples_npz, data_cfg, workdir, train, per_class=20,
   small.per_class = per_class
   real = data.build_source(small, small.split)
   real = real.get(np.arange(len(real)))
-  synth_images, synth_labels = sources.read_npz(samples_npz)
+  synth_images, synth_labels = data.read_npz(samples_npz)
   if synth_labels is None:
     raise errors.InputError(f"{samples_npz} has no 'labels': sample a conditional run "
                      "(genjax.sample writes them).")

@@ -8,7 +8,6 @@ import jax
 import numpy as np
 
 from genjax import data, errors, workdir
-from genjax.data import sources
 from genjax.metrics import inception
 
 
@@ -51,7 +50,7 @@ class ClassifierExtractor:
     x = np.asarray(uint8_images)
     if x.shape[1:] == (self.image_size, self.image_size, self.channels):
       return x
-    return np.stack([sources.prepare_image(im, self.image_size, self.channels, "resize")
+    return np.stack([data.prepare_image(im, self.image_size, self.channels, "resize")
                      for im in x])
 
 

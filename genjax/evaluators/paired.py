@@ -93,16 +93,15 @@ class PairedEvaluator(Evaluator):
     clean_cfg = ml_collections.ConfigDict(cfg.to_dict())
     clean_cfg.task = ""
     source = data.build_source(clean_cfg, self.split)
-    if not getattr(source, "aligned", True):
+    if not source.aligned:
       raise errors.InputError(
           f"data.source={cfg.source!r} holds unpaired domains: there are no aligned targets to "
           "score translations against. Translate the test images (genjax.translate) and "
           "compare them with the target domain: genjax.evaluate --samples OUT_DIR "
           "--reference testB_DIR --extractor ...")
     self.labels, inputs = None, None
-    if hasattr(source, "whole_images"):
-      targets = source.whole_images()
-    else:
+    targets = source.whole_images()
+    if targets is None:
       examples = source.get(np.arange(len(source)))
       targets = list(examples["image"])
       self.labels = examples.get("label")

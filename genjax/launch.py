@@ -1,0 +1,61 @@
+"""What every entry point does before any JAX work: the device flags (the
+CPU split, joining a multi-process run) and their set-up."""
+import os
+
+from absl import flags
+
+from genjax import checkpoint, errors, parallel
+
+
+def define_device_flags():
+  """Flags every entry point shares: the CPU split and joining a
+  multi-process run. The multi-process ones default to the JAX_* variables
+  named in their help."""
+  env = os.environ.get
+  flags.DEFINE_integer("cpu_devices", None, "Split the host CPU into this many devices and "
+                       "run data-parallel over them (small models on a few cores; README, "
+                       "Performance). Results equal one device's up to float rounding.",
+                       lower_bound=1)
+  flags.DEFINE_bool("multihost", False, "Join a multi-process run (jax.distributed): with "
+                    "the flags below, or with none of them where JAX detects the cluster "
+                    "(Cloud TPU, SLURM, Open MPI).")
+  flags.DEFINE_string("coordinator_address", env("JAX_COORDINATOR_ADDRESS"), "HOST:PORT of "
+                      "process 0's coordination service (JAX_COORDINATOR_ADDRESS).")
+  flags.DEFINE_integer("num_processes", _int(env("JAX_NUM_PROCESSES")), "Processes in the "
+                       "run (JAX_NUM_PROCESSES).", lower_bound=1)
+  flags.DEFINE_integer("process_id", _int(env("JAX_PROCESS_ID")), "This process's index, "
+                       "0 .. num_processes - 1 (JAX_PROCESS_ID).", lower_bound=0)
+  flags.DEFINE_list("local_device_ids", env("JAX_LOCAL_DEVICE_IDS"), "Devices of this host "
+                    "that this process uses, e.g. 0,1 (JAX_LOCAL_DEVICE_IDS; default all).")
+  flags.DEFINE_string("cluster_detection_method", None, "With --multihost and no "
+                      "coordinator: mpi4py for MPIs other than Open MPI.")
+  flags.DEFINE_integer("initialization_timeout", 300, "Seconds to wait for every process to "
+                       "join.", lower_bound=1)
+  flags.DEFINE_integer("heartbeat_timeout", 100, "Seconds after which a silent process "
+                       "counts as dead; the others then stop with an error.", lower_bound=1)
+
+
+def _int(value):
+  return int(value) if value not in (None, "") else None
+
+
+def setup(argv=None):
+  """What every entry point does before any JAX work: drop orbax's late
+  errors from reads of a damaged checkpoint (reported in one line already),
+  split the CPU (--cpu_devices), and join a multi-process run when --multihost
+  or a coordinator setting is given."""
+  del argv
+  checkpoint.quiet_abandoned_reads()
+  f = flags.FLAGS
+  parallel.split_host_cpu(f.cpu_devices)
+  explicit = (f.coordinator_address, f.num_processes, f.process_id)
+  if f.multihost or any(v is not None for v in explicit):
+    if any(v is not None for v in explicit) and any(v is None for v in explicit):
+      raise errors.InputError(
+          "A multi-process run needs all of --coordinator_address, --num_processes and "
+          "--process_id (or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); "
+          f"got {dict(zip(('coordinator_address', 'num_processes', 'process_id'), explicit))}.")
+    ids = [int(i) for i in f.local_device_ids] if f.local_device_ids else None
+    parallel.initialize_multihost(f.coordinator_address, f.num_processes, f.process_id, ids,
+                                  f.cluster_detection_method, f.initialization_timeout,
+                                  f.heartbeat_timeout)
