@@ -1,0 +1,78 @@
+"""How a run computes, chosen once per run and read by the layers while a
+function is traced: the convolution implementation (train.conv_impl) and the
+precision (train.precision). Models use the standard layers and know nothing
+of either.
+
+- precision "float32": everything in float32.
+- precision "bfloat16" (mixed precision, Flax's dtype / param_dtype
+  convention): parameters, optimizer state and EMA stay float32; convolutions
+  and matmuls take bfloat16 operands and accumulate in float32; normalisation
+  statistics, losses, penalties (GP / R1), KL and likelihoods are float32.
+- conv_impl: see models/kernels.py; "auto" picks per backend and precision.
+"""
+import contextlib
+import contextvars
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from genjax import errors
+
+PRECISIONS = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+CONV_IMPLS = ("auto", "fast", "gemm", "xla")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+  conv_impl: str = "auto"
+  precision: str = "float32"
+
+  def __post_init__(self):
+    if self.precision not in PRECISIONS:
+      raise errors.InputError(f"Unknown train.precision {self.precision!r}; use "
+                              f"{' or '.join(PRECISIONS)}.")
+    if self.conv_impl not in CONV_IMPLS:
+      raise errors.InputError(f"Unknown conv impl {self.conv_impl!r} (config key "
+                              f"train.conv_impl); choose one of {', '.join(CONV_IMPLS)}.")
+
+  @property
+  def compute_dtype(self):
+    """The operand type of convolutions and matmuls (accumulation is float32)."""
+    return PRECISIONS[self.precision]
+
+
+_current = contextvars.ContextVar("genjax_compute_policy", default=Policy())
+
+
+def current() -> Policy:
+  return _current.get()
+
+
+@contextlib.contextmanager
+def use(policy: Policy):
+  token = _current.set(policy)
+  try:
+    yield policy
+  finally:
+    _current.reset(token)
+
+
+def under(policy: Policy, fn):
+  """fn run under `policy`: wrap a function before jax.jit traces it, so its
+  layers see the run's policy whatever is active when it is called."""
+  @functools.wraps(fn)
+  def wrapped(*args, **kwargs):
+    with use(policy):
+      return fn(*args, **kwargs)
+  return wrapped
+
+
+def from_config(train_config) -> Policy:
+  return Policy(conv_impl=train_config.get("conv_impl", "auto"),
+                precision=train_config.get("precision", "float32"))
+
+
+def backend() -> str:
+  return jax.default_backend()

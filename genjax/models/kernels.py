@@ -1,0 +1,298 @@
+"""Convolution kernels behind the standard layers (models/layers.py), one
+place where every model's convolutions are computed. Padding is "SAME",
+"VALID" or an integer (the same zero padding on every side, PyTorch style).
+Each takes a compute `dtype`: operands are cast to it and contractions
+accumulate in float32 (None: the operands' own type, e.g. float64 in tests).
+
+- "xla": `lax.conv_general_dilated` / `lax.conv_transpose` and their autodiff.
+- "fast": written for XLA:CPU, where the gradients of strided convolutions and
+  both passes of transposed convolutions run far below the machine's matmul
+  rate while a plain stride-1 convolution and a GEMM run near it. A stride-2
+  conv with an even kernel and symmetric padding keeps lax's forward pass and
+  gets a custom VJP: the input gradient is a stride-1 conv on the
+  space-to-depth grid (2x2 pixel blocks folded into channels), the weight
+  gradient either one stride-1 conv of the space-to-depth input with the
+  output gradient ("conv") or GEMMs over the space-to-depth taps ("gemm");
+  `weight_grad` "auto" = "conv" on CPU, "gemm" elsewhere. The stride-2
+  transposed conv is that input gradient (it is the adjoint of the conv), and
+  its VJP is the conv's forward pass and weight gradient. The two VJPs call
+  each other's custom-VJP forms, so a second derivative (a WGAN-GP or R1
+  penalty differentiates D's input gradient) stays on these forms. Other
+  shapes use im2col + GEMM (conv) or GEMM + col2im (transposed conv);
+  asymmetric padding ("SAME" on some sizes) uses "xla".
+- "gemm": every convolution as GEMMs (im2col + dot, dot + col2im) and their
+  autodiff, whose gradients are GEMMs too: where a CPU's bfloat16 matrix
+  units run GEMMs several times faster than its convolution kernels.
+- "auto": on CPU "fast" in float32 and "gemm" in bfloat16, "fast" on GPU,
+  "xla" elsewhere (TPU, not measured).
+
+All are equal to "xla" in float64, forward and gradients (tests/test_models.py).
+Which form is faster where is measured by `python -m experiments.benchmark
+--conv_impl fast,gemm,xla --precision float32,bfloat16` (README, Performance).
+"""
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from genjax import errors
+
+_DN = ("NHWC", "HWIO", "NHWC")
+IMPLS = ("auto", "fast", "gemm", "xla")
+WEIGHT_GRADS = ("auto", "conv", "gemm")
+FAST_BACKENDS = ("cpu", "gpu")  # where "auto" means "fast" (in float32)
+Padding = Any  # "SAME" | "VALID" | int
+
+
+def resolve_weight_grad(weight_grad: str) -> str:
+  if weight_grad not in WEIGHT_GRADS:
+    raise errors.InputError(f"Unknown weight_grad {weight_grad!r}; choose one of "
+                            f"{WEIGHT_GRADS}.")
+  if weight_grad == "auto":
+    return "conv" if jax.default_backend() == "cpu" else "gemm"
+  return weight_grad
+
+
+def resolve_impl(impl: str, dtype=None) -> str:
+  if impl not in IMPLS:
+    raise errors.InputError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
+                            "(config key train.conv_impl).")
+  if impl != "auto":
+    return impl
+  backend = jax.default_backend()
+  if backend == "cpu" and dtype is not None and jnp.dtype(dtype) == jnp.bfloat16:
+    return "gemm"
+  return "fast" if backend in FAST_BACKENDS else "xla"
+
+
+def conv_padding(padding: Padding, k: int, stride: int, hw) -> tuple:
+  """((top, bottom), (left, right)) zero padding of a convolution."""
+  if isinstance(padding, str):
+    if padding not in ("SAME", "VALID"):
+      raise errors.InputError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+    return tuple(tuple(p) for p in jax.lax.padtype_to_pads(hw, (k, k), (stride, stride),
+                                                             padding))
+  return ((int(padding),) * 2,) * 2
+
+
+def transpose_padding(padding: Padding, k: int, stride: int) -> int:
+  """PyTorch-style padding p of a transposed conv: "SAME" makes the output
+  stride x the input ((k - stride) / 2), "VALID" is 0."""
+  if padding == "VALID":
+    return 0
+  if padding == "SAME":
+    if (k - stride) % 2:
+      raise errors.InputError(f"padding='SAME' needs an even kernel_size - stride for a "
+                              f"transposed conv (got kernel_size {k}, stride {stride}); give "
+                              "an int.")
+    return (k - stride) // 2
+  if isinstance(padding, str):
+    raise errors.InputError(f"Unknown padding {padding!r}; use 'SAME', 'VALID' or an int.")
+  return int(padding)
+
+
+def _cast(dtype, *xs):
+  return xs if dtype is None else tuple(x.astype(dtype) for x in xs)
+
+
+def _acc(dtype):
+  """The accumulation type of a contraction on `dtype` operands."""
+  return None if dtype is None else jnp.float32
+
+
+def _lax_conv(x, kernel, stride: int, padding, dtype=None):
+  """padding: an int (all sides) or ((top, bottom), (left, right))."""
+  pads = ((padding, padding),) * 2 if isinstance(padding, int) else padding
+  x, kernel = _cast(dtype, x, kernel)
+  return jax.lax.conv_general_dilated(x, kernel, (stride, stride), pads,
+                                      dimension_numbers=_DN,
+                                      preferred_element_type=_acc(dtype))
+
+
+def im2col(x, k: int, stride: int, padding: int):
+  """(N, H, W, C) -> (N, Ho, Wo, k*k*C) patches ordered (kh, kw, c) like HWIO."""
+  _, h, w, _ = x.shape
+  ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  return jnp.concatenate(
+      [xp[:, a:a + stride * (ho - 1) + 1:stride, b:b + stride * (wo - 1) + 1:stride]
+       for a in range(k) for b in range(k)], axis=-1)
+
+
+def _col2im(cols, stride: int, padding: int):
+  """(N, H, W, k, k, C) -> (N, Ho, Wo, C): scatter-add each tap to
+  (i * stride - padding + a, j * stride - padding + b)."""
+  n, h, w, k, _, c = cols.shape
+  size_h, size_w = (h - 1) * stride + k, (w - 1) * stride + k
+  out = 0.0
+  for a in range(k):
+    for b in range(k):
+      out = out + jax.lax.pad(cols[:, :, :, a, b], jnp.zeros((), cols.dtype), (
+          (0, 0, 0), (a, size_h - a - (h - 1) * stride - 1, stride - 1),
+          (b, size_w - b - (w - 1) * stride - 1, stride - 1), (0, 0, 0)))
+  return out[:, padding:size_h - padding, padding:size_w - padding]
+
+
+def _gemm_conv(x, kernel, stride: int, padding: int, dtype=None):
+  """A conv as im2col + one GEMM (autodiff: GEMMs and pads)."""
+  k, _, cin, cout = kernel.shape
+  x, kernel = _cast(dtype, x, kernel)
+  return jnp.einsum("nhwk,ko->nhwo", im2col(x, k, stride, padding),
+                    kernel.reshape(k * k * cin, cout), preferred_element_type=_acc(dtype))
+
+
+def _gemm_conv_transpose(x, kernel, stride: int, padding: int, dtype=None):
+  """A transposed conv as one GEMM + col2im (autodiff: GEMMs and slices)."""
+  k, _, cin, cout = kernel.shape
+  n, h, w, _ = x.shape
+  x, kernel = _cast(dtype, x, kernel)
+  cols = jnp.einsum("nhwc,cf->nhwf", x, kernel.transpose(2, 0, 1, 3).reshape(cin, -1),
+                    preferred_element_type=_acc(dtype))
+  return _col2im(cols.reshape(n, h, w, k, k, cout), stride, padding)
+
+
+# Stride-2 convolutions on the space-to-depth grid. With xs[I, q] = xpad[2I + q]
+# (q in {0, 1}, per spatial dim), y[i] = sum_a xpad[2i + a] W[a] becomes
+# y[i] = sum_A xs[i + A] Ws[A] with Ws[A] = W[2A + q] stacked over q: a stride-1
+# conv with a (k/2)x(k/2) kernel on 4x the channels.
+
+def _space_to_depth(x, padding: int):
+  """Zero-pads by `padding`, then folds 2x2 pixel blocks into channels (qy, qx, c)."""
+  n, h, w, c = x.shape
+  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  hs, ws = (h + 2 * padding) // 2, (w + 2 * padding) // 2
+  return xp.reshape(n, hs, 2, ws, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, hs, ws, 4 * c)
+
+
+def _space_to_depth_kernel(kernel):
+  """(k, k, ci, co) -> (k/2, k/2, 4 ci, co) matching _space_to_depth's channels."""
+  k, _, ci, co = kernel.shape
+  h = k // 2
+  return kernel.reshape(h, 2, h, 2, ci, co).transpose(0, 2, 1, 3, 4, 5).reshape(h, h, 4 * ci, co)
+
+
+def _s2d_applies(shape, k: int, stride: int, padding: int) -> bool:
+  return stride == 2 and k % 2 == 0 and (shape[1] + 2 * padding) % 2 == 0 and (
+      shape[2] + 2 * padding) % 2 == 0
+
+
+def _conv_s2_adjoint(dy, kernel, in_shape, padding: int, dtype=None):
+  """The transpose of x -> conv(x, kernel, stride 2) applied to dy: a full
+  stride-1 conv of dy with the flipped s2d kernel, then depth-to-space and crop."""
+  n, h, w, ci = in_shape
+  half = kernel.shape[0] // 2
+  wt = _space_to_depth_kernel(kernel)[::-1, ::-1].transpose(0, 1, 3, 2)
+  dxs = _lax_conv(dy, wt, 1, half - 1, dtype)  # (n, (h + 2p) / 2, (w + 2p) / 2, 4 ci)
+  hs, ws = dxs.shape[1:3]
+  dxp = dxs.reshape(n, hs, ws, 2, 2, ci).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * hs, 2 * ws, ci)
+  return dxp[:, padding:padding + h, padding:padding + w]
+
+
+def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dtype=None):
+  """dW of conv(x, W, stride 2) for output cotangent dy, on the s2d grid: s2d tap
+  (A, B) of the kernel is xs[A:A+ho, B:B+wo]^T dy."""
+  k, _, ci, co = kernel_shape
+  half, (_, ho, wo, _) = k // 2, dy.shape
+  x, dy = _cast(dtype, x, dy)
+  xs = _space_to_depth(x, padding)
+  acc = _acc(dtype)
+  if weight_grad == "conv":
+    # All taps as one stride-1 convolution with the batch as the contracted
+    # feature dimension (lax's own weight-gradient form, without the dilation).
+    dws = jax.lax.conv_general_dilated(xs, dy, (1, 1), "VALID",
+                                       dimension_numbers=("CHWN", "IHWO", "NHWC"),
+                                       preferred_element_type=acc)
+    dws = dws.transpose(3, 1, 2, 0)  # (4 ci, A, B, co) -> (co, A, B, 4 ci)
+  else:
+    taps = [xs[:, a:a + ho, b:b + wo] for a in range(half) for b in range(half)]
+    # XLA copies one operand of a contraction over rows into transposed form.
+    if ci < 16:
+      # Narrow taps: transpose them (a barrier keeps the copy a plain transpose)
+      # rather than dy, which XLA would transpose fused with its producer.
+      cols = jnp.concatenate(taps, -1).reshape(-1, half * half * 4 * ci)
+      dws = jnp.matmul(jax.lax.optimization_barrier(cols.T), dy.reshape(-1, co),
+                       preferred_element_type=acc).T
+    else:
+      # dy^T @ tap: dy, transposed once, is shared by all taps.
+      dws = jnp.concatenate([jnp.einsum("nhwo,nhwk->ok", dy, t, preferred_element_type=acc)
+                             for t in taps], -1)
+  dws = dws.reshape(co, half, half, 2, 2, ci)  # (o, A, B, qy, qx, c)
+  return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv_s2(x, kernel, padding, weight_grad, dtype):
+  return _lax_conv(x, kernel, 2, padding, dtype)
+
+
+def _conv_s2_fwd(x, kernel, padding, weight_grad, dtype):
+  return _conv_s2(x, kernel, padding, weight_grad, dtype), (x, kernel)
+
+
+def _conv_s2_bwd(padding, weight_grad, dtype, res, dy):
+  x, kernel = res
+  # The input gradient is the transposed conv, with its own fast VJP: a
+  # gradient penalty (WGAN-GP, R1) differentiates it again.
+  dx = _conv_transpose_s2(dy, kernel.transpose(0, 1, 3, 2), padding, weight_grad, dtype)
+  dw = _conv_s2_weight_grad(x, dy, kernel.shape, padding, weight_grad, dtype)
+  return dx.astype(x.dtype), dw.astype(kernel.dtype)
+
+
+_conv_s2.defvjp(_conv_s2_fwd, _conv_s2_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv_transpose_s2(x, kernel, padding, weight_grad, dtype):
+  # The adjoint of the stride-2 conv whose kernel swaps in and out channels.
+  n, h, w, _ = x.shape
+  k = kernel.shape[0]
+  out_shape = (n, 2 * (h - 1) - 2 * padding + k, 2 * (w - 1) - 2 * padding + k, kernel.shape[3])
+  return _conv_s2_adjoint(x, kernel.transpose(0, 1, 3, 2), out_shape, padding, dtype)
+
+
+def _conv_transpose_s2_fwd(x, kernel, padding, weight_grad, dtype):
+  return _conv_transpose_s2(x, kernel, padding, weight_grad, dtype), (x, kernel)
+
+
+def _conv_transpose_s2_bwd(padding, weight_grad, dtype, res, g):
+  x, kernel = res
+  wc = kernel.transpose(0, 1, 3, 2)
+  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding, weight_grad, dtype)
+  dx = _conv_s2(g, wc, padding, weight_grad, dtype)
+  return dx.astype(x.dtype), dwc.transpose(0, 1, 3, 2).astype(kernel.dtype)
+
+
+_conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
+
+
+def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
+           weight_grad: str = "auto", dtype=None):
+  """Cross-correlation, NHWC x HWIO; padding "SAME", "VALID" or an int;
+  operands in `dtype` (None: as they are), accumulated in float32."""
+  impl, weight_grad = resolve_impl(impl, dtype), resolve_weight_grad(weight_grad)
+  k, _, cin, cout = kernel.shape
+  pads = conv_padding(padding, k, stride, x.shape[1:3])
+  (p, p2), p_w = pads
+  if impl == "xla" or p != p2 or p_w != (p, p):
+    return _lax_conv(x, kernel, stride, pads, dtype)
+  if impl == "fast" and _s2d_applies(x.shape, k, stride, p):
+    return _conv_s2(x, kernel, p, weight_grad, dtype)
+  return _gemm_conv(x, kernel, stride, p, dtype)
+
+
+def conv_transpose2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
+                     weight_grad: str = "auto", dtype=None):
+  """Transposed convolution with PyTorch semantics (see layers.ConvTranspose2D)."""
+  k, _, cin, cout = kernel.shape
+  impl, weight_grad = resolve_impl(impl, dtype), resolve_weight_grad(weight_grad)
+  padding = transpose_padding(padding, k, stride)
+  if impl == "xla":
+    q = k - 1 - padding
+    # lax.conv_transpose correlates with the kernel as given: flip it to scatter.
+    xc, kc = _cast(dtype, x, kernel[::-1, ::-1])
+    return jax.lax.conv_transpose(xc, kc, (stride, stride), ((q, q),) * 2,
+                                  dimension_numbers=_DN, preferred_element_type=_acc(dtype))
+  if impl == "fast" and stride == 2 and k % 2 == 0:
+    return _conv_transpose_s2(x, kernel, padding, weight_grad, dtype)
+  return _gemm_conv_transpose(x, kernel, stride, padding, dtype)
