@@ -4,6 +4,7 @@
   python -m experiments.benchmark --workload dcgan28 --json
   python -m experiments.benchmark --conv_impl xla      # plain lax convolutions
   python -m experiments.benchmark --conv_impl fast,xla # both, with step-time ratios
+  python -m experiments.benchmark --precision float32,bfloat16  # mixed precision
   python -m experiments.benchmark --cpu_scheduler memory,default  # XLA:CPU scheduler
   python -m experiments.benchmark --cpu_conv_kernels eigen,ynnpack # XLA:CPU conv kernels
   python -m experiments.benchmark --workload vae28 --cpu_devices 2 # data parallel over cores
@@ -16,9 +17,9 @@ training, back to back, in blocks of about --block_seconds, and the ceiling is
 timed before each block; the fraction is the median achieved GFLOP/s over the
 median ceiling. (A neighbour on a shared machine that takes one core halves the
 two-thread GEMM more than it slows a step, so per-block ratios would flatter
-the step.) With several variants (--conv_impl, --cpu_scheduler and
---cpu_conv_kernels lists) their blocks alternate, and the step-time ratios are
-medians over neighbouring blocks.
+the step.) With several variants (--conv_impl, --precision, --cpu_scheduler
+and --cpu_conv_kernels lists) their blocks alternate, and the step-time ratios
+are medians over neighbouring blocks.
 
 FLOPs follow the PyTorch FLOP-counter convention: every conv and dense layer
 counts its forward pass, its weight gradient, and its input gradient when its
@@ -43,13 +44,15 @@ from absl import app, flags
 
 from configs import dcgan, vae
 from genjax import config_lib, data, parallel, workdir
-from genjax.models import layers
+from genjax.models import compute, kernels
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workload", "all", "dcgan64, dcgan28, vae28 or all.")
 flags.DEFINE_bool("json", False, "Also print one JSON line per workload.")
 flags.DEFINE_string("conv_impl", "auto",
-                    "Convolution implementation(s), comma-separated: auto, fast, xla.")
+                    "train.conv_impl value(s), comma-separated: auto, fast, gemm, xla.")
+flags.DEFINE_string("precision", "float32",
+                    "train.precision value(s), comma-separated: float32, bfloat16.")
 flags.DEFINE_string("cpu_scheduler", "memory",
                     "train.cpu_scheduler value(s), comma-separated: memory, default, concurrency.")
 flags.DEFINE_string("cpu_conv_kernels", "eigen",
@@ -78,9 +81,11 @@ WORKLOADS = {  # name -> (config module, variant, overrides)
 }
 
 
-def workload_config(name, conv_impl, cpu_scheduler=None, cpu_conv_kernels=None):
+def workload_config(name, conv_impl, precision="float32", cpu_scheduler=None,
+                    cpu_conv_kernels=None):
   module, variant, overrides = WORKLOADS[name]
   cfg = module.get_config(variant)
+  cfg.train.conv_impl, cfg.train.precision = conv_impl, precision
   if cpu_scheduler is not None:  # else the config's default
     cfg.train.cpu_scheduler = cpu_scheduler
   if cpu_conv_kernels is not None:
@@ -88,9 +93,6 @@ def workload_config(name, conv_impl, cpu_scheduler=None, cpu_conv_kernels=None):
   for key, value in overrides.items():
     section, field = key.split(".")
     cfg[section][field] = value
-  for section in ("generator", "discriminator", "model"):
-    if section in cfg:
-      cfg[section].conv_impl = conv_impl
   return cfg
 
 
@@ -153,6 +155,11 @@ def step_flops(name: str) -> float:
   """Analytic FLOPs of one train step (see module docstring), counted on the
   plain lax layers."""
   r = workload_run(workload_config(name, "xla"))
+  with compute.use(r.policy):
+    return _step_flops(r)
+
+
+def _step_flops(r) -> float:
   m, cfg = r.method, r.config
   batch_size = cfg.train.batch_size
   shape = (batch_size, cfg.data.image_size, cfg.data.image_size, cfg.data.channels)
@@ -207,13 +214,14 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
 
 
 class _Variant:
-  """One (conv_impl, cpu_scheduler, cpu_conv_kernels) build of a workload:
-  compiled step and state."""
+  """One (conv_impl, precision, cpu_scheduler, cpu_conv_kernels) build of a
+  workload: compiled step and state."""
 
-  def __init__(self, name, conv_impl, cpu_scheduler, cpu_conv_kernels, block_seconds):
-    self.conv_impl, self.cpu_scheduler = conv_impl, cpu_scheduler
+  def __init__(self, name, conv_impl, precision, cpu_scheduler, cpu_conv_kernels,
+               block_seconds):
+    self.conv_impl, self.precision, self.cpu_scheduler = conv_impl, precision, cpu_scheduler
     self.cpu_conv_kernels = cpu_conv_kernels
-    self.cfg = workload_config(name, conv_impl, cpu_scheduler, cpu_conv_kernels)
+    self.cfg = workload_config(name, conv_impl, precision, cpu_scheduler, cpu_conv_kernels)
     r = workload_run(self.cfg)
     self.batch_size = bs = r.method.images_per_step
     shape = (bs, self.cfg.data.image_size, self.cfg.data.image_size, self.cfg.data.channels)
@@ -239,7 +247,8 @@ class _Variant:
 
 
 def bench(name, variants, blocks, probe, block_seconds=1.0):
-  """One result dict per (conv_impl, cpu_scheduler, cpu_conv_kernels) in `variants`. The
+  """One result dict per (conv_impl, precision, cpu_scheduler, cpu_conv_kernels)
+  in `variants`. The
   variants' blocks alternate, so their step-time ratios (median over blocks,
   `step_time_vs_first`) see the same machine load."""
   runs = [_Variant(name, *variant, block_seconds) for variant in variants]
@@ -253,8 +262,9 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
   for v in runs:
     median, bs = statistics.median(v.times), v.batch_size
     results.append(dict(
-        workload=name, conv_impl=v.conv_impl,
-        conv_impl_resolved=layers.resolve_impl(v.conv_impl), cpu_scheduler=v.cpu_scheduler,
+        workload=name, conv_impl=v.conv_impl, precision=v.precision,
+        conv_impl_resolved=kernels.resolve_impl(
+            v.conv_impl, compute.PRECISIONS[v.precision]), cpu_scheduler=v.cpu_scheduler,
         cpu_conv_kernels=v.cpu_conv_kernels,
         backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
         step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
@@ -332,7 +342,8 @@ def pipeline_throughput(cfg, batch_size, workers, seconds):
 
 def pipeline_main(name):
   cfg = workload_config(name, "auto")
-  v = _Variant(name, "auto", cfg.train.cpu_scheduler, cfg.train.cpu_conv_kernels, 1.0)
+  v = _Variant(name, "auto", "float32", cfg.train.cpu_scheduler, cfg.train.cpu_conv_kernels,
+               1.0)
   for _ in range(3):
     v.run_block(lambda: 0.0)
   train = v.batch_size / statistics.median(v.times)
@@ -362,22 +373,24 @@ def main(argv):
       pipeline_main(name)
     return
   names = list(WORKLOADS) if FLAGS.workload == "all" else FLAGS.workload.split(",")
-  variants = [(impl, sched, kernels) for impl in FLAGS.conv_impl.split(",")
+  variants = [(impl, precision, sched, kern) for impl in FLAGS.conv_impl.split(",")
+              for precision in FLAGS.precision.split(",")
               for sched in FLAGS.cpu_scheduler.split(",")
-              for kernels in FLAGS.cpu_conv_kernels.split(",")]
-  def label(res):  # e.g. fast/memory/eigen, auto=xla/memory/eigen
+              for kern in FLAGS.cpu_conv_kernels.split(",")]
+  def label(res):  # e.g. fast/f32/memory/eigen, auto=gemm/bf16/memory/eigen
     impl, resolved = res["conv_impl"], res["conv_impl_resolved"]
-    return (f"{impl if impl == resolved else impl + '=' + resolved}/{res['cpu_scheduler']}"
-            f"/{res['cpu_conv_kernels']}")
+    precision = {"float32": "f32", "bfloat16": "bf16"}[res["precision"]]
+    return (f"{impl if impl == resolved else impl + '=' + resolved}/{precision}"
+            f"/{res['cpu_scheduler']}/{res['cpu_conv_kernels']}")
   probe = ceiling_probe()
   print(f"{jax.device_count()} {jax.default_backend()} device(s); "
         "ceiling = 2048^3 jnp.dot timed before each block of steps")
-  print(f"{'workload':9} {'impl/sched/kernels':24} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
+  print(f"{'workload':9} {'impl/prec/sched/kernels':29} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
     results = bench(name, variants, FLAGS.blocks, probe, FLAGS.block_seconds)
     for res in results:
-      print(f"{name:9} {label(res):24} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
+      print(f"{name:9} {label(res):29} {res['step_ms']:8.1f} {res['images_per_s']:8.1f} "
             f"{res['gflop_per_step']:7.1f} {res['gflop_per_s']:8.1f} "
             f"{res['ceiling_gflop_per_s']:8.1f} {res['fraction_of_ceiling']:7.2f} "
             f"{res['compile_s']:9.1f} {res['pipeline_images_per_s']:10.0f}", flush=True)

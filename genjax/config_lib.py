@@ -93,6 +93,8 @@ def train_config(**overrides) -> ml_collections.ConfigDict:
       cpu_conv_kernels="eigen",  # XLA:CPU convolution kernels (parallel.CPU_CONV_KERNELS)
       nonfinite="stop",     # a NaN/Inf loss or state: stop (nothing bad is saved) | skip the update
       max_skips_in_row=10,  # nonfinite=skip: stop after this many skipped steps in a row
+      precision="float32",  # float32 | bfloat16: mixed precision (models/compute.py)
+      conv_impl="auto",     # convolution kernels: auto | fast | gemm | xla (models/kernels.py)
   ))
   cfg.update(overrides)
   return cfg
@@ -281,8 +283,13 @@ def upgrade(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
                             batch_size=old["batch_size"], seed=old["seed"])
     evals["quality"].setdefault("seed", old["seed"])
   for key, value in train_config().items():
-    if key in ("cpu_scheduler", "cpu_conv_kernels", "nonfinite", "max_skips_in_row"):
+    if key in ("cpu_scheduler", "cpu_conv_kernels", "nonfinite", "max_skips_in_row",
+               "precision", "conv_impl"):
       train.setdefault(key, value)
+  for section in ("generator", "discriminator", "model"):  # conv_impl: once per run now
+    impl = d.get(section, {}).pop("conv_impl", None)
+    if impl is not None:
+      train["conv_impl"] = impl
   d["data"] = {**_data_defaults().to_dict(), **d["data"]}
   if "vae" in d:  # KL warm-up, free bits and cond_layers came later: what ran
     d["vae"] = {"kl_warmup": 0, "free_bits": 0.0, **d["vae"]}

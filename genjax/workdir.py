@@ -15,6 +15,7 @@ import numpy as np
 
 import genjax
 from genjax import checkpoint, config_lib, data, errors, images, methods, parallel
+from genjax.models import compute
 
 CONFIG_FILE = "config.json"
 DATA_FILE = "data.json"  # data.DataInfo of the training source: fields, class names
@@ -27,7 +28,8 @@ RESUMABLE_CHANGES = {
     "train.num_steps", "train.cpu_scheduler", "train.cpu_conv_kernels", "train.log_every",
     "train.checkpoint_every", "train.sample_every", "train.keep_checkpoints",
     "train.progress", "train.tensorboard", "train.nonfinite", "train.max_skips_in_row",
-    "data.workers", "data.cache"}  # the same batches with any worker count, cached or not
+    "data.workers", "data.cache",  # the same batches with any worker count, cached or not
+    "train.conv_impl"}  # float rounding only
 
 
 def resumable_changes(config) -> set:
@@ -68,6 +70,12 @@ def save(config, info: data.DataInfo, workdir: str):
       new, prev = _flatten(config), _flatten(old)
       changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
       allowed = resumable_changes(config)
+      if "train.precision" in changed:
+        raise errors.InputError(
+            f"This run was trained in {prev.get('train.precision')} (train.precision, "
+            f"{path}); a resumed run cannot switch precision. Resume with "
+            f"--config.train.precision={prev.get('train.precision')}, or start a new "
+            "--workdir.")
       if set(changed) - allowed:
         raise errors.InputError(
             f"{path} holds a different config (keys differ: {', '.join(changed)}). "
@@ -213,30 +221,36 @@ class Run:
     if config.train.nonfinite not in NONFINITE_POLICIES:
       raise errors.InputError(f"Unknown train.nonfinite {config.train.nonfinite!r}; use "
                        f"{' or '.join(NONFINITE_POLICIES)}.")
+    self.policy = compute.from_config(config.train)  # conv impl and precision, once
     self.method = methods.build(config, info)
     self.hash = config_hash(config)
     self._step_options = parallel.step_compiler_options(config.train)
     dummy = data.dummy_batch(info.fields)
     init = lambda rng: self.method.init_state(rng, data.normalize(dummy, info.fields))
-    self.abstract_state = jax.eval_shape(init, jax.random.PRNGKey(0))
+    self.abstract_state = jax.eval_shape(compute.under(self.policy, init),
+                                         jax.random.PRNGKey(0))
     self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
                                        self.abstract_state)
-    self._init = jax.jit(init, out_shardings=self.state_sharding)
+    self._init = self.jit(init, out_shardings=self.state_sharding)
     out = parallel.replicated(self.mesh)
     m = self.method
-    self._generate = m.generate and jax.jit(m.generate, static_argnums=2, out_shardings=out)
-    self._generate_from = m.generate_from and jax.jit(m.generate_from, out_shardings=out)
-    self._sample_latents = m.generate_from and jax.jit(m.sample_latents, static_argnums=1,
+    self._generate = m.generate and self.jit(m.generate, static_argnums=2, out_shardings=out)
+    self._generate_from = m.generate_from and self.jit(m.generate_from, out_shardings=out)
+    self._sample_latents = m.generate_from and self.jit(m.sample_latents, static_argnums=1,
                                                         out_shardings=out)
-    self._encode = m.encode and jax.jit(
+    self._encode = m.encode and self.jit(
         lambda s, x, y: m.encode(s, data.normalize_images(x), y), out_shardings=out)
-    self._activations = m.latent_activations and jax.jit(m.latent_activations,
+    self._activations = m.latent_activations and self.jit(m.latent_activations,
                                                          out_shardings=out)
-    self._preview = m.preview and jax.jit(
+    self._preview = m.preview and self.jit(
         lambda s, b, r: m.preview(s, data.normalize(b, info.fields), r), out_shardings=out)
-    self._translate = m.translate and jax.jit(
+    self._translate = m.translate and self.jit(
         lambda s, b, d: m.translate(s, data.normalize(b, info.fields), d),
         static_argnums=2, out_shardings=out)
+
+  def jit(self, fn, **kwargs):
+    """jax.jit of fn traced under the run's compute policy (precision, conv impl)."""
+    return jax.jit(compute.under(self.policy, fn), **kwargs)
 
   def init_state(self):
     # Partitionable threefry makes XLA:CPU compile parameter initialisers ~5x
@@ -267,7 +281,7 @@ class Run:
         metrics = dict(metrics, skipped=1.0 - ok.astype(jnp.float32))
       return new, metrics
 
-    return jax.jit(
+    return self.jit(
         step,
         in_shardings=(self.state_sharding, parallel.data_sharded(self.mesh)),
         out_shardings=(self.state_sharding, parallel.replicated(self.mesh)),

@@ -183,8 +183,9 @@ def test_cvae_reports_a_conditional_likelihood(tmp_path):
 def test_sngan_cifar10_variant_resumes_exactly_with_spectral_norm_state(tmp_path):
   def config(steps):
     cfg = load_config("cgan", "cifar10")
-    cfg.generator.update(widths=(8, 8, 8), conv_impl="xla")  # compiles faster
-    cfg.discriminator.update(widths=(8, 8, 8, 8), conv_impl="xla")
+    cfg.generator.update(widths=(8, 8, 8))
+    cfg.discriminator.update(widths=(8, 8, 8, 8))
+    cfg.train.conv_impl = "xla"  # compiles faster
     cfg.gan.n_critic = 2
     cfg.train.update(batch_size=4, num_steps=steps, log_every=1, checkpoint_every=1,
                      sample_every=2, num_grid_samples=10, progress=False)
@@ -281,8 +282,9 @@ def test_cgan_folder_variant_trains_64px_resnets_on_styles_and_resumes(tmp_path)
   def config(steps):
     cfg = load_config("cgan", "folder")
     cfg.data.path = path
-    cfg.generator.update(widths=(8, 8, 8, 8), conv_impl="xla")  # compiles faster
-    cfg.discriminator.update(widths=(8, 8, 8, 8, 8), conv_impl="xla")
+    cfg.generator.update(widths=(8, 8, 8, 8))
+    cfg.discriminator.update(widths=(8, 8, 8, 8, 8))
+    cfg.train.conv_impl = "xla"  # compiles faster
     cfg.gan.n_critic = 1
     cfg.train.update(batch_size=4, num_steps=steps, log_every=1, checkpoint_every=1,
                      sample_every=2, num_grid_samples=3, progress=False)

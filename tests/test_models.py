@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from genjax import models
-from genjax.models import layers
+from genjax.models import compute, kernels
 from genjax.models.layers import Conv2D, ConvTranspose2D
 from tests.conftest import load_config
 
@@ -37,17 +37,19 @@ def conv_transpose_reference(x, k, stride, pad):
   return out[:, pad:size - pad, pad:size - pad]
 
 
-IMPLS = ["fast", "xla"]
+IMPLS = ["fast", "gemm", "xla"]
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("stride,pad,size", [(2, 1, 8), (1, 0, 5), (2, 1, 7)])
 def test_conv2d_matches_reference(stride, pad, size, impl):
   x = np.random.default_rng(0).normal(size=(2, size, size, 3)).astype(np.float32)
-  layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False, impl=impl)
-  v = layer.init(jax.random.PRNGKey(0), x)
+  layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  with compute.use(compute.Policy(conv_impl=impl)):
+    v = layer.init(jax.random.PRNGKey(0), x)
+    out = layer.apply(v, x)
   expected = conv_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
-  np.testing.assert_allclose(layer.apply(v, x), expected, atol=1e-5)
+  np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -55,11 +57,11 @@ def test_conv2d_matches_reference(stride, pad, size, impl):
     (2, 1, 4, 5), (1, 0, 1, 5), (2, 1, 7, 5), (2, 1, 3, 16)])  # cout 16: phase form
 def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout, impl):
   x = np.random.default_rng(1).normal(size=(2, size, size, 3)).astype(np.float32)
-  layer = ConvTranspose2D(cout, kernel_size=4, stride=stride, padding=pad, use_bias=False,
-                          impl=impl)
-  v = layer.init(jax.random.PRNGKey(0), x)
+  layer = ConvTranspose2D(cout, kernel_size=4, stride=stride, padding=pad, use_bias=False)
+  with compute.use(compute.Policy(conv_impl=impl)):
+    v = layer.init(jax.random.PRNGKey(0), x)
+    out = layer.apply(v, x)
   expected = conv_transpose_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
-  out = layer.apply(v, x)
   assert out.shape == expected.shape
   np.testing.assert_allclose(out, expected, atol=1e-5)
 
@@ -74,9 +76,10 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
     (1, 0, 4, 4, 2, 3),     # stride 1: im2col / col2im
     (2, 1, 3, 6, 4, 4),     # odd kernel: im2col / col2im
     (2, 1, 4, 4, 1, 20)])
-def test_fast_and_xla_convs_agree_in_float64_forward_and_gradients(
+def test_fast_gemm_and_xla_convs_agree_in_float64_forward_and_gradients(
     transpose, stride, pad, k, size, cin, cout):
-  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout)
+  for impl in ("fast", "gemm"):
+    _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout, impl=impl)
 
 
 @pytest.mark.parametrize("transpose", [False, True])
@@ -89,8 +92,8 @@ def test_gemm_weight_gradient_agrees_in_float64(transpose, stride, pad, k, size,
 
 
 def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout,
-                                       weight_grad="auto"):
-  op = layers.conv_transpose2d if transpose else layers.conv2d
+                                       weight_grad="auto", impl="fast"):
+  op = kernels.conv_transpose2d if transpose else kernels.conv2d
   fn = lambda x, k, stride, pad, impl: op(x, k, stride, pad, impl, weight_grad)
   rng = np.random.default_rng(2)
   with jax.enable_x64(True):
@@ -98,18 +101,18 @@ def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cou
     kernel = jnp.asarray(rng.normal(size=(k, k, cin, cout)))
     def loss(impl):
       return jax.jit(lambda x, k: jnp.sum(jnp.sin(fn(x, k, stride, pad, impl))))
-    assert loss("fast")(x, kernel).dtype == jnp.float64
+    assert loss(impl)(x, kernel).dtype == jnp.float64
     forward = jax.jit(fn, static_argnums=(2, 3, 4))
-    np.testing.assert_allclose(forward(x, kernel, stride, pad, "fast"),
+    np.testing.assert_allclose(forward(x, kernel, stride, pad, impl),
                                forward(x, kernel, stride, pad, "xla"), rtol=1e-12, atol=1e-12)
-    g_fast = jax.jit(jax.grad(loss("fast"), argnums=(0, 1)))(x, kernel)
+    g_fast = jax.jit(jax.grad(loss(impl), argnums=(0, 1)))(x, kernel)
     g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, kernel)
     for a, b in zip(g_fast, g_xla):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     # Second order, as in R1 / gradient penalties: d/dkernel |d loss / dx|^2.
     def penalty(impl):
       return jax.jit(jax.grad(lambda x, k: jnp.sum(jax.grad(loss(impl))(x, k) ** 2), argnums=1))
-    np.testing.assert_allclose(penalty("fast")(x, kernel), penalty("xla")(x, kernel),
+    np.testing.assert_allclose(penalty(impl)(x, kernel), penalty("xla")(x, kernel),
                                rtol=1e-9, atol=1e-9)
 
 
@@ -117,10 +120,11 @@ def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cou
     ("cpu", "fast", "conv"), ("gpu", "fast", "gemm"), ("tpu", "xla", "gemm")])
 def test_auto_conv_impl_is_chosen_per_backend(monkeypatch, backend, expected, grad):
   monkeypatch.setattr(jax, "default_backend", lambda: backend)
-  assert layers.resolve_impl("auto") == expected
-  assert layers.resolve_impl("xla") == "xla" and layers.resolve_impl("fast") == "fast"
-  assert layers.resolve_weight_grad("auto") == grad
-  assert layers.resolve_weight_grad("gemm") == "gemm"
+  assert kernels.resolve_impl("auto") == expected
+  assert kernels.resolve_impl("auto", jnp.bfloat16) == ("gemm" if backend == "cpu" else expected)
+  assert kernels.resolve_impl("xla") == "xla" and kernels.resolve_impl("fast") == "fast"
+  assert kernels.resolve_weight_grad("auto") == grad
+  assert kernels.resolve_weight_grad("gemm") == "gemm"
 
 
 def test_weight_grad_forms_trace_differently():
@@ -128,7 +132,7 @@ def test_weight_grad_forms_trace_differently():
   "gemm" as dot products: the field, not the backend, picks the form."""
   x, k = jnp.zeros((2, 8, 8, 4)), jnp.zeros((4, 4, 4, 8))
   def hlo(form):
-    loss = lambda k: jnp.sum(layers.conv2d(x, k, 2, 1, "fast", form) ** 2)
+    loss = lambda k: jnp.sum(kernels.conv2d(x, k, 2, 1, "fast", form) ** 2)
     return jax.jit(jax.grad(loss)).lower(k).as_text()
   assert hlo("conv").count("convolution(") > hlo("gemm").count("convolution(")
   assert "dot_general" in hlo("gemm")
@@ -141,10 +145,12 @@ def test_conv_padding_same_and_valid_match_nn_conv(impl, size, stride):
   with stride 2 pad asymmetrically, as nn.Conv does)."""
   x = np.random.default_rng(3).normal(size=(2, size, size, 3)).astype(np.float32)
   for padding in ("SAME", "VALID"):
-    ours = Conv2D(4, kernel_size=4, stride=stride, padding=padding, impl=impl)
+    ours = Conv2D(4, kernel_size=4, stride=stride, padding=padding)
     ref = nn.Conv(4, (4, 4), strides=(stride, stride), padding=padding)
-    v = ours.init(jax.random.PRNGKey(0), x)
-    np.testing.assert_allclose(ours.apply(v, x), ref.apply(v, x), atol=1e-5)
+    with compute.use(compute.Policy(conv_impl=impl)):
+      v = ours.init(jax.random.PRNGKey(0), x)
+      out = ours.apply(v, x)
+    np.testing.assert_allclose(out, ref.apply(v, x), atol=1e-5)
 
 
 def test_conv_transpose_same_padding_multiplies_the_size_by_the_stride():
@@ -166,14 +172,19 @@ def test_fast_path_avoids_strided_lax_gradients():
   def hlo(fn, impl, x):
     loss = lambda x, k: jnp.sum(fn(x, k, 2, 1, impl) ** 2)
     return jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, k).as_text()
-  for fn, inp in ((layers.conv2d, x), (layers.conv_transpose2d, jnp.zeros((2, 4, 4, 4)))):
+  for fn, inp in ((kernels.conv2d, x), (kernels.conv_transpose2d, jnp.zeros((2, 4, 4, 4)))):
     assert "lhs_dilate = [2, 2]" in hlo(fn, "xla", inp)
     assert "lhs_dilate = [2, 2]" not in hlo(fn, "fast", inp)
+    assert "convolution" not in hlo(fn, "gemm", inp)  # all GEMMs, forward and backward
 
 
 def test_unknown_conv_impl_is_a_clear_error():
   with pytest.raises(ValueError, match="conv_impl"):
-    layers.conv2d(jnp.zeros((1, 4, 4, 1)), jnp.zeros((4, 4, 1, 1)), 2, 1, "cudnn")
+    kernels.conv2d(jnp.zeros((1, 4, 4, 1)), jnp.zeros((4, 4, 1, 1)), 2, 1, "cudnn")
+  with pytest.raises(ValueError, match="train.conv_impl"):
+    compute.Policy(conv_impl="cudnn")
+  with pytest.raises(ValueError, match="Unknown train.precision 'float16'"):
+    compute.Policy(precision="float16")
 
 
 @pytest.mark.parametrize("variant,size,channels", [

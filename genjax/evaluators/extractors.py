@@ -40,7 +40,7 @@ class ClassifierExtractor:
     self.image_size, self.channels = r.config.data.image_size, r.config.data.channels
     self.id = f"classifier:{os.path.abspath(run_dir)}@{meta['step']}"
     self.weights_hash = tree_hash(state.ema_params)
-    self._fn = jax.jit(lambda s, x: self.method.features(s, data.normalize_images(x)))
+    self._fn = r.jit(lambda s, x: self.method.features(s, data.normalize_images(x)))
 
   def __call__(self, uint8_images, batch_size: int = 500):
     return _batched(self._fn, self.state, self.fit(uint8_images), batch_size)

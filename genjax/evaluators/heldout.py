@@ -14,7 +14,7 @@ def heldout_metrics(run, state, split: str, batch_size: int = 500, seed: int = 0
   masked out by batch["valid"]) and finalizes them."""
   method, cfg = run.method, run.config
   fields = run.info.fields
-  eval_step = eval_step or jax.jit(
+  eval_step = eval_step or run.jit(
       lambda s, b, r: method.eval_step(s, data.normalize(b, fields), r))
   source = data.build_source(cfg.data, split)
   batch_size = -(-batch_size // run.mesh.size) * run.mesh.size
@@ -39,7 +39,7 @@ class HeldoutEvaluator:
     self.split = split or run.config.data.eval_split
     self.batch_size, self.seed = batch_size, seed
     m, fields = run.method, run.info.fields
-    self._step = jax.jit(lambda s, b, r: m.eval_step(s, data.normalize(b, fields), r))
+    self._step = run.jit(lambda s, b, r: m.eval_step(s, data.normalize(b, fields), r))
 
   @classmethod
   def from_config(cls, cfg, run, workdir, writer):

@@ -1,11 +1,11 @@
 """A small convolutional classifier, used for in-domain feature extraction
 (classifier-FID/KID/PR), classification accuracy scores and conditioning."""
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
-from genjax.models.layers import Conv2D
+from genjax.models.layers import Conv2D, Dense
 
 
 class ConvClassifier(nn.Module):
@@ -14,17 +14,14 @@ class ConvClassifier(nn.Module):
   widths: Sequence[int] = (32, 64)
   feature_dim: int = 128
   num_classes: int = 10
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    kw = dict(kernel_size=3, padding=1, dtype=self.dtype, impl=self.conv_impl,
-              kernel_init=nn.initializers.lecun_normal())
+    kw = dict(kernel_size=3, padding=1, kernel_init=nn.initializers.lecun_normal())
     for w in self.widths:
       x = nn.relu(Conv2D(w, stride=1, **kw)(x))
       x = nn.relu(Conv2D(w, stride=2, **kw)(x))
     x = x.reshape(x.shape[0], -1)
-    features = nn.relu(nn.Dense(self.feature_dim, dtype=self.dtype)(x))
-    logits = nn.Dense(self.num_classes, dtype=self.dtype)(features)
+    features = nn.relu(Dense(self.feature_dim)(x))
+    logits = Dense(self.num_classes)(features)
     return logits.astype(jnp.float32), features.astype(jnp.float32)

@@ -72,7 +72,3 @@ def under(policy: Policy, fn):
 def from_config(train_config) -> Policy:
   return Policy(conv_impl=train_config.get("conv_impl", "auto"),
                 precision=train_config.get("precision", "float32"))
-
-
-def backend() -> str:
-  return jax.default_backend()

@@ -10,14 +10,14 @@ Conditioning (`cond`, with `num_classes` from the data source):
   "acgan" (Odena et al. 2017: an auxiliary class head; the discriminator then
   returns (logits, class_logits)).
 """
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
 from genjax.models.layers import (D_CONDS, Conv2D, ConditionalBatchNorm, ConvTranspose2D,
-                                  Embed, ProjectionHead, check_cond, default_kernel_init,
-                                  label_maps, norm_layer)
+                                  Dense, Embed, ProjectionHead, check_cond,
+                                  default_kernel_init, label_maps, norm_layer)
 
 G_CONDS = ("none", "concat", "cbn")
 
@@ -35,8 +35,6 @@ class Generator(nn.Module):
   cond: str = "none"      # none | concat | cbn
   num_classes: int = 0
   embed_dim: int = 32     # cond=concat: label embedding size
-  conv_impl: str = "auto"  # see models/layers.py
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
@@ -48,17 +46,17 @@ class Generator(nn.Module):
 
     def norm(x):
       if self.cond == "cbn":
-        return ConditionalBatchNorm(self.num_classes, dtype=self.dtype)(x, labels, train)
-      return norm_layer(self.norm, train, self.dtype)(x)
+        return ConditionalBatchNorm(self.num_classes)(x, labels, train)
+      return norm_layer(self.norm, train)(x)
 
-    x = nn.Dense(s * s * w0, use_bias=bias, dtype=self.dtype,
+    x = Dense(s * s * w0, use_bias=bias,
                  kernel_init=default_kernel_init)(z)
     x = x.reshape(z.shape[0], s, s, w0)
     x = nn.relu(norm(x))
     for w in self.widths[1:]:
-      x = ConvTranspose2D(w, 4, 2, 1, use_bias=bias, dtype=self.dtype, impl=self.conv_impl)(x)
+      x = ConvTranspose2D(w, 4, 2, 1, use_bias=bias)(x)
       x = nn.relu(norm(x))
-    x = ConvTranspose2D(self.out_channels, 4, 2, 1, dtype=self.dtype, impl=self.conv_impl)(x)
+    x = ConvTranspose2D(self.out_channels, 4, 2, 1)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -73,24 +71,22 @@ class Discriminator(nn.Module):
   norm: str = "batch"
   cond: str = "none"      # none | concat | projection | acgan
   num_classes: int = 0
-  conv_impl: str = "auto"  # see models/layers.py
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = True):
     check_cond(self.cond, D_CONDS, self.num_classes, "discriminator")
-    conv = lambda w, **kw: Conv2D(w, 4, 2, 1, dtype=self.dtype, impl=self.conv_impl, **kw)
+    conv = lambda w, **kw: Conv2D(w, 4, 2, 1, **kw)
     if self.cond == "concat":
       x = label_maps(x, labels, self.num_classes)
     x = nn.leaky_relu(conv(self.widths[0])(x), 0.2)
     for w in self.widths[1:]:
       x = conv(w, use_bias=self.norm == "none")(x)
-      x = nn.leaky_relu(norm_layer(self.norm, train, self.dtype)(x), 0.2)
+      x = nn.leaky_relu(norm_layer(self.norm, train)(x), 0.2)
     h = x.reshape(x.shape[0], -1)
     if self.cond == "projection":
-      return ProjectionHead(self.num_classes, dtype=self.dtype)(h, labels, train)
-    logits = nn.Dense(1, dtype=self.dtype, kernel_init=default_kernel_init)(h)[:, 0]
+      return ProjectionHead(self.num_classes)(h, labels, train)
+    logits = Dense(1, kernel_init=default_kernel_init)(h)[:, 0]
     logits = logits.astype(jnp.float32)
     if self.cond == "acgan":
-      return logits, nn.Dense(self.num_classes, dtype=self.dtype)(h).astype(jnp.float32)
+      return logits, Dense(self.num_classes)(h).astype(jnp.float32)
     return logits

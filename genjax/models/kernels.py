@@ -93,12 +93,46 @@ def transpose_padding(padding: Padding, k: int, stride: int) -> int:
 
 
 def _cast(dtype, *xs):
+  """Operands in the compute dtype. Casts come last, right before a
+  contraction: XLA:CPU moves bfloat16 data (pads, slices, concatenations) as
+  float32 with a convert on either side, so im2col and space-to-depth run on
+  the float32 activations and only the GEMM's operands are bfloat16."""
   return xs if dtype is None else tuple(x.astype(dtype) for x in xs)
 
 
 def _acc(dtype):
   """The accumulation type of a contraction on `dtype` operands."""
   return None if dtype is None else jnp.float32
+
+
+def matmul(a, b, dtype=None):
+  """a [..., K] @ b [K, N] with operands in `dtype` and float32 accumulation,
+  forward and backward (autodiff of a mixed-precision dot would run its
+  gradients in float32: the cotangent is float32)."""
+  if dtype is None:
+    return jnp.matmul(a, b)
+  return _matmul(a, b, dtype)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _matmul(a, b, dtype):
+  return jnp.matmul(a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+
+
+def _matmul_fwd(a, b, dtype):
+  return _matmul(a, b, dtype), (a, b)
+
+
+def _matmul_bwd(dtype, res, g):
+  a, b = res
+  g = g.astype(dtype)
+  da = jnp.matmul(g, b.astype(dtype).T, preferred_element_type=jnp.float32)
+  a2 = a.reshape(-1, a.shape[-1]).astype(dtype)
+  db = jnp.matmul(a2.T, g.reshape(-1, g.shape[-1]), preferred_element_type=jnp.float32)
+  return da.astype(a.dtype), db.astype(b.dtype)
+
+
+_matmul.defvjp(_matmul_fwd, _matmul_bwd)
 
 
 def _lax_conv(x, kernel, stride: int, padding, dtype=None):
@@ -137,18 +171,14 @@ def _col2im(cols, stride: int, padding: int):
 def _gemm_conv(x, kernel, stride: int, padding: int, dtype=None):
   """A conv as im2col + one GEMM (autodiff: GEMMs and pads)."""
   k, _, cin, cout = kernel.shape
-  x, kernel = _cast(dtype, x, kernel)
-  return jnp.einsum("nhwk,ko->nhwo", im2col(x, k, stride, padding),
-                    kernel.reshape(k * k * cin, cout), preferred_element_type=_acc(dtype))
+  return matmul(im2col(x, k, stride, padding), kernel.reshape(k * k * cin, cout), dtype)
 
 
 def _gemm_conv_transpose(x, kernel, stride: int, padding: int, dtype=None):
   """A transposed conv as one GEMM + col2im (autodiff: GEMMs and slices)."""
   k, _, cin, cout = kernel.shape
   n, h, w, _ = x.shape
-  x, kernel = _cast(dtype, x, kernel)
-  cols = jnp.einsum("nhwc,cf->nhwf", x, kernel.transpose(2, 0, 1, 3).reshape(cin, -1),
-                    preferred_element_type=_acc(dtype))
+  cols = matmul(x, kernel.transpose(2, 0, 1, 3).reshape(cin, -1), dtype)
   return _col2im(cols.reshape(n, h, w, k, k, cout), stride, padding)
 
 
@@ -177,13 +207,30 @@ def _s2d_applies(shape, k: int, stride: int, padding: int) -> bool:
       shape[2] + 2 * padding) % 2 == 0
 
 
-def _conv_s2_adjoint(dy, kernel, in_shape, padding: int, dtype=None):
+def _s2d_conv(xs, ws, padding: int, contract: str, dtype=None):
+  """A stride-1 conv on the space-to-depth grid (a small (k/2)^2 window):
+  lax's convolution ("conv"), or its im2col and one GEMM ("gemm")."""
+  if contract == "conv":
+    return _lax_conv(xs, ws, 1, padding, dtype)
+  kh, kw, ci, co = ws.shape
+  return matmul(im2col(xs, kh, 1, padding), ws.reshape(kh * kw * ci, co), dtype)
+
+
+def _conv_s2_forward(x, kernel, padding: int, contract: str, dtype=None):
+  """conv(x, kernel, stride 2): lax's ("conv"), or on the s2d grid as GEMMs."""
+  if contract == "conv":
+    return _lax_conv(x, kernel, 2, padding, dtype)
+  return _s2d_conv(_space_to_depth(x, padding), _space_to_depth_kernel(kernel), 0, contract,
+                   dtype)
+
+
+def _conv_s2_adjoint(dy, kernel, in_shape, padding: int, contract: str = "conv", dtype=None):
   """The transpose of x -> conv(x, kernel, stride 2) applied to dy: a full
   stride-1 conv of dy with the flipped s2d kernel, then depth-to-space and crop."""
   n, h, w, ci = in_shape
   half = kernel.shape[0] // 2
   wt = _space_to_depth_kernel(kernel)[::-1, ::-1].transpose(0, 1, 3, 2)
-  dxs = _lax_conv(dy, wt, 1, half - 1, dtype)  # (n, (h + 2p) / 2, (w + 2p) / 2, 4 ci)
+  dxs = _s2d_conv(dy, wt, half - 1, contract, dtype)  # (n, (h + 2p) / 2, (w + 2p) / 2, 4 ci)
   hs, ws = dxs.shape[1:3]
   dxp = dxs.reshape(n, hs, ws, 2, 2, ci).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * hs, 2 * ws, ci)
   return dxp[:, padding:padding + h, padding:padding + w]
@@ -194,10 +241,10 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dt
   (A, B) of the kernel is xs[A:A+ho, B:B+wo]^T dy."""
   k, _, ci, co = kernel_shape
   half, (_, ho, wo, _) = k // 2, dy.shape
-  x, dy = _cast(dtype, x, dy)
   xs = _space_to_depth(x, padding)
   acc = _acc(dtype)
   if weight_grad == "conv":
+    xs, dy = _cast(dtype, xs, dy)
     # All taps as one stride-1 convolution with the batch as the contracted
     # feature dimension (lax's own weight-gradient form, without the dilation).
     dws = jax.lax.conv_general_dilated(xs, dy, (1, 1), "VALID",
@@ -211,31 +258,37 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dt
       # Narrow taps: transpose them (a barrier keeps the copy a plain transpose)
       # rather than dy, which XLA would transpose fused with its producer.
       cols = jnp.concatenate(taps, -1).reshape(-1, half * half * 4 * ci)
+      cols, dy = _cast(dtype, cols, dy)
       dws = jnp.matmul(jax.lax.optimization_barrier(cols.T), dy.reshape(-1, co),
                        preferred_element_type=acc).T
     else:
       # dy^T @ tap: dy, transposed once, is shared by all taps.
-      dws = jnp.concatenate([jnp.einsum("nhwo,nhwk->ok", dy, t, preferred_element_type=acc)
-                             for t in taps], -1)
+      (dy,) = _cast(dtype, dy)
+      dws = jnp.concatenate([jnp.einsum("nhwo,nhwk->ok", dy, *_cast(dtype, t),
+                                        preferred_element_type=acc) for t in taps], -1)
   dws = dws.reshape(co, half, half, 2, 2, ci)  # (o, A, B, qy, qx, c)
   return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
 
 
+# `form` = (forward, adjoint, weight_grad): how the stride-2 conv, its adjoint
+# (the transposed conv, the input gradient) and the weight gradient are
+# computed, "conv" (lax's convolutions) or "gemm" each.
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def _conv_s2(x, kernel, padding, weight_grad, dtype):
-  return _lax_conv(x, kernel, 2, padding, dtype)
+def _conv_s2(x, kernel, padding, form, dtype):
+  return _conv_s2_forward(x, kernel, padding, form[0], dtype)
 
 
-def _conv_s2_fwd(x, kernel, padding, weight_grad, dtype):
-  return _conv_s2(x, kernel, padding, weight_grad, dtype), (x, kernel)
+def _conv_s2_fwd(x, kernel, padding, form, dtype):
+  return _conv_s2(x, kernel, padding, form, dtype), (x, kernel)
 
 
-def _conv_s2_bwd(padding, weight_grad, dtype, res, dy):
+def _conv_s2_bwd(padding, form, dtype, res, dy):
   x, kernel = res
   # The input gradient is the transposed conv, with its own fast VJP: a
   # gradient penalty (WGAN-GP, R1) differentiates it again.
-  dx = _conv_transpose_s2(dy, kernel.transpose(0, 1, 3, 2), padding, weight_grad, dtype)
-  dw = _conv_s2_weight_grad(x, dy, kernel.shape, padding, weight_grad, dtype)
+  dx = _conv_transpose_s2(dy, kernel.transpose(0, 1, 3, 2), padding, form, dtype)
+  dw = _conv_s2_weight_grad(x, dy, kernel.shape, padding, form[2], dtype)
   return dx.astype(x.dtype), dw.astype(kernel.dtype)
 
 
@@ -243,27 +296,42 @@ _conv_s2.defvjp(_conv_s2_fwd, _conv_s2_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def _conv_transpose_s2(x, kernel, padding, weight_grad, dtype):
+def _conv_transpose_s2(x, kernel, padding, form, dtype):
   # The adjoint of the stride-2 conv whose kernel swaps in and out channels.
   n, h, w, _ = x.shape
   k = kernel.shape[0]
   out_shape = (n, 2 * (h - 1) - 2 * padding + k, 2 * (w - 1) - 2 * padding + k, kernel.shape[3])
-  return _conv_s2_adjoint(x, kernel.transpose(0, 1, 3, 2), out_shape, padding, dtype)
+  return _conv_s2_adjoint(x, kernel.transpose(0, 1, 3, 2), out_shape, padding, form[1], dtype)
 
 
-def _conv_transpose_s2_fwd(x, kernel, padding, weight_grad, dtype):
-  return _conv_transpose_s2(x, kernel, padding, weight_grad, dtype), (x, kernel)
+def _conv_transpose_s2_fwd(x, kernel, padding, form, dtype):
+  return _conv_transpose_s2(x, kernel, padding, form, dtype), (x, kernel)
 
 
-def _conv_transpose_s2_bwd(padding, weight_grad, dtype, res, g):
+def _conv_transpose_s2_bwd(padding, form, dtype, res, g):
   x, kernel = res
   wc = kernel.transpose(0, 1, 3, 2)
-  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding, weight_grad, dtype)
-  dx = _conv_s2(g, wc, padding, weight_grad, dtype)
+  dwc = _conv_s2_weight_grad(g, x, wc.shape, padding, form[2], dtype)
+  dx = _conv_s2(g, wc, padding, form, dtype)
   return dx.astype(x.dtype), dwc.transpose(0, 1, 3, 2).astype(kernel.dtype)
 
 
 _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
+
+
+GEMM_MIN_CHANNELS = 16  # "gemm": narrower convolutions keep lax's forms
+
+
+def _form(impl: str, weight_grad: str, cin: int):
+  """(forward, adjoint, weight_grad) of the s2d forms of a stride-2 conv with
+  `cin` input channels (for a transposed conv: its output channels). "fast"
+  keeps lax's convolutions (and weight_grad). "gemm" keeps lax's strided
+  forward convolution, which XLA:CPU runs well, and makes the adjoint and the
+  weight gradient GEMMs, except for narrow layers (an image's 1 or 3
+  channels), whose GEMMs would have a handful of columns."""
+  if impl == "fast" or cin < GEMM_MIN_CHANNELS:
+    return ("conv", "conv", weight_grad)
+  return ("conv", "gemm", "gemm")
 
 
 def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
@@ -276,8 +344,8 @@ def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
   (p, p2), p_w = pads
   if impl == "xla" or p != p2 or p_w != (p, p):
     return _lax_conv(x, kernel, stride, pads, dtype)
-  if impl == "fast" and _s2d_applies(x.shape, k, stride, p):
-    return _conv_s2(x, kernel, p, weight_grad, dtype)
+  if _s2d_applies(x.shape, k, stride, p):
+    return _conv_s2(x, kernel, p, _form(impl, weight_grad, cin), dtype)
   return _gemm_conv(x, kernel, stride, p, dtype)
 
 
@@ -293,6 +361,6 @@ def conv_transpose2d(x, kernel, stride: int, padding: Padding, impl: str = "auto
     xc, kc = _cast(dtype, x, kernel[::-1, ::-1])
     return jax.lax.conv_transpose(xc, kc, (stride, stride), ((q, q),) * 2,
                                   dimension_numbers=_DN, preferred_element_type=_acc(dtype))
-  if impl == "fast" and stride == 2 and k % 2 == 0:
-    return _conv_transpose_s2(x, kernel, padding, weight_grad, dtype)
+  if stride == 2 and k % 2 == 0:
+    return _conv_transpose_s2(x, kernel, padding, _form(impl, weight_grad, cout), dtype)
   return _gemm_conv_transpose(x, kernel, stride, padding, dtype)

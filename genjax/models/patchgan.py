@@ -1,7 +1,7 @@
 """PatchGAN discriminator (Isola et al. 2017, pix2pix; also CycleGAN's): a
 fully convolutional net whose output is one logit per overlapping patch, so
 it judges local texture and structure and applies to any image size."""
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -16,16 +16,14 @@ class PatchDiscriminator(nn.Module):
   sees 34x34 patches (small images such as 28 px digits)."""
   widths: Sequence[int] = (64, 128, 256, 512)
   norm: str = "instance"
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    kw = dict(dtype=self.dtype, impl=self.conv_impl, kernel_init=nn.initializers.normal(0.02))
+    kw = dict(kernel_init=nn.initializers.normal(0.02))
     for i, w in enumerate(self.widths):
       stride = 2 if i < len(self.widths) - 1 else 1
       x = Conv2D(w, 4, stride, 1, use_bias=i == 0 or self.norm == "none", **kw)(x)
       if i:
-        x = norm_layer(self.norm, train, self.dtype)(x)
+        x = norm_layer(self.norm, train)(x)
       x = nn.leaky_relu(x, 0.2)
     return Conv2D(1, 4, 1, 1, **kw)(x).astype(jnp.float32)

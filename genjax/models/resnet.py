@@ -8,14 +8,14 @@ pool -> spectrally normalised Dense 1, plus <embed(c), h> with
 cond="projection" (or an auxiliary class head with cond="acgan"); every
 weight spectrally normalised when spectral_norm (default).
 """
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from genjax.models.layers import (D_CONDS, Conv2D, ConditionalBatchNorm, ProjectionHead,
-                                  check_cond, label_maps, spectral)
+from genjax.models.layers import (D_CONDS, Conv2D, ConditionalBatchNorm, Dense,
+                                  ProjectionHead, check_cond, label_maps, norm_layer, spectral)
 
 _init = nn.initializers.xavier_uniform()
 
@@ -33,17 +33,14 @@ class GBlock(nn.Module):
   """BN ReLU up Conv3 BN ReLU Conv3, shortcut up Conv1."""
   features: int
   num_classes: int = 0
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, labels, train: bool):
     def norm(h):
       if self.num_classes:
-        return ConditionalBatchNorm(self.num_classes, dtype=self.dtype)(h, labels, train)
-      return nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(h)
-    conv = lambda k: Conv2D(self.features, k, 1, "SAME", dtype=self.dtype, kernel_init=_init,
-                            impl=self.conv_impl)
+        return ConditionalBatchNorm(self.num_classes)(h, labels, train)
+      return norm_layer("batch", train)(h)
+    conv = lambda k: Conv2D(self.features, k, 1, "SAME", kernel_init=_init)
     h = conv(3)(_upsample(nn.relu(norm(x))))
     h = conv(3)(nn.relu(norm(h)))
     return h + conv(1)(_upsample(x))
@@ -56,13 +53,10 @@ class DBlock(nn.Module):
   down: bool = True
   first: bool = False
   spectral_norm: bool = True
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
-    conv = lambda k: spectral(Conv2D(self.features, k, 1, "SAME", dtype=self.dtype,
-                                     kernel_init=_init, impl=self.conv_impl),
+    conv = lambda k: spectral(Conv2D(self.features, k, 1, "SAME", kernel_init=_init),
                               self.spectral_norm, train)
     h = x if self.first else nn.relu(x)
     h = conv(3)(nn.relu(conv(3)(h)))
@@ -84,21 +78,18 @@ class Generator(nn.Module):
   out_channels: int = 3
   cond: str = "none"       # none | cbn
   num_classes: int = 0
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, labels=None, train: bool = True):
     check_cond(self.cond, ("none", "cbn"), self.num_classes, "generator")
     s = self.start_size
     k = self.num_classes if self.cond == "cbn" else 0
-    x = nn.Dense(s * s * self.widths[0], dtype=self.dtype, kernel_init=_init)(z)
+    x = Dense(s * s * self.widths[0], kernel_init=_init)(z)
     x = x.reshape(z.shape[0], s, s, self.widths[0])
     for w in self.widths:
-      x = GBlock(w, k, self.conv_impl, self.dtype)(x, labels, train)
-    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x))
-    x = Conv2D(self.out_channels, 3, 1, "SAME", dtype=self.dtype, kernel_init=_init,
-               impl=self.conv_impl)(x)
+      x = GBlock(w, k)(x, labels, train)
+    x = nn.relu(norm_layer("batch", train)(x))
+    x = Conv2D(self.out_channels, 3, 1, "SAME", kernel_init=_init)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -110,8 +101,6 @@ class Discriminator(nn.Module):
   cond: str = "none"       # none | concat | projection | acgan
   num_classes: int = 0
   spectral_norm: bool = True
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, labels=None, train: bool = True):
@@ -119,12 +108,12 @@ class Discriminator(nn.Module):
     if self.cond == "concat":
       x = label_maps(x, labels, self.num_classes)
     for i, w in enumerate(self.widths):
-      x = DBlock(w, down=i < self.num_down, first=i == 0, spectral_norm=self.spectral_norm,
-                 conv_impl=self.conv_impl, dtype=self.dtype)(x, train)
+      x = DBlock(w, down=i < self.num_down, first=i == 0,
+                 spectral_norm=self.spectral_norm)(x, train)
     h = jnp.sum(nn.relu(x), axis=(1, 2))
     k = self.num_classes if self.cond == "projection" else 0
-    logits = ProjectionHead(k, self.spectral_norm, self.dtype)(h, labels, train)
+    logits = ProjectionHead(k, self.spectral_norm)(h, labels, train)
     if self.cond == "acgan":
-      head = spectral(nn.Dense(self.num_classes, dtype=self.dtype), self.spectral_norm, train)
+      head = spectral(Dense(self.num_classes), self.spectral_norm, train)
       return logits, head(h).astype(jnp.float32)
     return logits

@@ -2,7 +2,7 @@
 Johnson et al. 2016): c7s1-w0, stride-2 convs up to the last width, residual
 blocks, stride-2 transposed convs back, c7s1-out, tanh. Reflection padding and
 instance norm; fully convolutional (sides must be multiples of `multiple`)."""
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -21,8 +21,6 @@ class ResnetTranslator(nn.Module):
   blocks: int = 9
   out_channels: int = 3
   norm: str = "instance"
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @property
   def multiple(self) -> int:
@@ -30,8 +28,8 @@ class ResnetTranslator(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    kw = dict(dtype=self.dtype, impl=self.conv_impl, kernel_init=nn.initializers.normal(0.02))
-    norm = lambda h: norm_layer(self.norm, train, self.dtype)(h)
+    kw = dict(kernel_init=nn.initializers.normal(0.02))
+    norm = lambda h: norm_layer(self.norm, train)(h)
     bias = self.norm == "none"
     x = nn.relu(norm(Conv2D(self.widths[0], 7, 1, "VALID", use_bias=bias, **kw)(_reflect(x, 3))))
     for w in self.widths[1:]:

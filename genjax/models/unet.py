@@ -1,7 +1,7 @@
 """U-Net (Ronneberger et al. 2015) for image-to-image regression and pix2pix
 generators: fully convolutional, so it applies to any image whose sides are
 multiples of `multiple`."""
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -22,8 +22,6 @@ class UNet(nn.Module):
   widths: Sequence[int] = (32, 64, 128)
   patch: int = 1
   out_channels: int = 3
-  conv_impl: str = "auto"
-  dtype: Any = jnp.float32
 
   @property
   def multiple(self) -> int:
@@ -32,7 +30,7 @@ class UNet(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    kw = dict(dtype=self.dtype, impl=self.conv_impl, kernel_init=nn.initializers.he_normal())
+    kw = dict(kernel_init=nn.initializers.he_normal())
     block = lambda h, w: nn.relu(Conv2D(w, 3, **kw)(nn.relu(Conv2D(w, 3, **kw)(h))))
     p = self.patch
     n, h, wd, c = x.shape
@@ -48,8 +46,7 @@ class UNet(nn.Module):
     for w, skip in zip(self.widths[-2::-1], skips[-2::-1]):
       x = nn.relu(ConvTranspose2D(w, 4, 2, 1, **kw)(x))
       x = block(jnp.concatenate([x, skip], -1), w)
-    x = Conv2D(self.out_channels * p * p, 3, dtype=self.dtype, impl=self.conv_impl,
-               kernel_init=nn.initializers.zeros)(x).astype(jnp.float32)
+    x = Conv2D(self.out_channels * p * p, 3, kernel_init=nn.initializers.zeros)(x)
     if p > 1:  # depth to space
       x = x.reshape(n, h // p, wd // p, p, p, self.out_channels).transpose(0, 1, 3, 2, 4, 5)
       x = x.reshape(n, h, wd, self.out_channels)

@@ -1,12 +1,12 @@
 """Convolutional VAE with a Bernoulli (logits) or Gaussian (mean) decoder."""
-from typing import Any, Sequence
+from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from genjax import errors
-from genjax.models.layers import (Conv2D, ConvTranspose2D, check_cond, label_maps,
+from genjax.models.layers import (Conv2D, ConvTranspose2D, Dense, check_cond, label_maps,
                                   label_vectors)
 
 
@@ -29,22 +29,19 @@ class ConvVAE(nn.Module):
   cond: str = "none"       # none | concat
   num_classes: int = 0
   cond_layers: str = "input"  # cond=concat: the label enters the decoder at its input | all
-  conv_impl: str = "auto"  # see models/layers.py
-  dtype: Any = jnp.float32
 
   def setup(self):
     check_cond(self.cond, ("none", "concat"), self.num_classes, "model")
     if self.cond_layers not in ("input", "all"):
       raise errors.InputError(f"Unknown model.cond_layers {self.cond_layers!r}; use input or all.")
-    kw = dict(kernel_size=4, stride=2, padding=1, dtype=self.dtype,
-              kernel_init=nn.initializers.lecun_normal(), impl=self.conv_impl)
+    kw = dict(kernel_size=4, stride=2, padding=1, kernel_init=nn.initializers.lecun_normal())
     self.enc_convs = [Conv2D(w, **kw) for w in self.widths]
-    self.enc_out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)
+    self.enc_out = Dense(2 * self.latent_dim)
     self.start = self.image_size // 2 ** len(self.widths)
     if self.start * 2 ** len(self.widths) != self.image_size:
       raise errors.InputError(f"image_size {self.image_size} is not divisible by "
                        f"2^{len(self.widths)} (len(widths)).")
-    self.dec_in = nn.Dense(self.start * self.start * self.widths[-1], dtype=self.dtype)
+    self.dec_in = Dense(self.start * self.start * self.widths[-1])
     rev = list(self.widths[::-1][1:]) + [self.out_channels]
     self.dec_convs = [ConvTranspose2D(w, **kw) for w in rev]
     if self.decoder == "gaussian":
