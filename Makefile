@@ -1,5 +1,5 @@
 # make demo: set up .venv, train a class-conditional GAN on the embedded MNIST digits,
-# write a grid with one row per digit 0-9, print outputs.
+# write a grid with one row per digit 0-9 and an interpolation GIF, print outputs.
 # make test: set up .venv, run the test suite.
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,7 +21,9 @@ demo: setup
 	$(PY) -m genjax.train --config configs/cgan.py:demo --workdir $(DEMO_DIR)
 	$(PY) -m genjax.sample --workdir $(DEMO_DIR) --num 1000 --out $(DEMO_DIR)/samples.npz \
 	    --class_grid $(DEMO_DIR)/final_grid.png
-	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, samples/, metrics.jsonl, tensorboard/, checkpoints/"
+	$(PY) -m genjax.sample --workdir $(DEMO_DIR) --interpolate 12 --path_seeds 0,1,2,3 \
+	    --formats gif --out $(DEMO_DIR)/interpolation
+	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, interpolation.gif, report.html, samples/, metrics.jsonl, tensorboard/, checkpoints/"
 
 test: setup
 	$(PY) -m pytest -q tests

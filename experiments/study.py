@@ -11,6 +11,9 @@ baseline, curves.png and bars.png, and TensorBoard HParams.
   python -m experiments.study --study experiments/studies/losses.py --executor slurm \
       --partition gpu --gpus_per_cell 1 --timeout_min 120
   tensorboard --logdir runs/studies/losses      # HParams dashboard
+  # copy the summary beside the study files, to commit it
+  python -m experiments.study --study experiments/studies/losses.py --summarize_only \
+      --publish experiments/studies/results/losses
 
 Rerunning the same command skips finished cells and resumes unfinished ones
 from their last checkpoint. SIGTERM or Ctrl-C makes the running cells save,
@@ -44,6 +47,9 @@ def define_flags():
   flags.DEFINE_enum("submitit_cluster", "slurm", ["slurm", "local", "debug"], "slurm: "
                     "submitit's cluster; local runs the array on this machine.")
   flags.DEFINE_bool("summarize_only", False, "Only rewrite the summary of the cells so far.")
+  flags.DEFINE_string("publish", None, "Then copy the summary (summary.md / .csv, "
+                      "results.csv, curves.png, bars.png) to this folder, e.g. "
+                      "experiments/studies/results/<name>, to commit it.")
   flags.mark_flags_as_required(["study"])
 
 
@@ -80,6 +86,9 @@ def main(argv):
       raise errors.StateError(f"{len(failed)} cell(s) failed: {', '.join(failed)}; see their "
                          "study_cell.json and log.txt, fix the cause and rerun to retry them.")
   print(f"Summary: {root}/summary.md")
+  if FLAGS.publish:
+    studies.publish(root, FLAGS.publish)
+    print(f"Published to {FLAGS.publish}")
 
 
 if __name__ == "__main__":

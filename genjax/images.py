@@ -125,6 +125,28 @@ def _ramp(n: int, overlap: int) -> np.ndarray:
   return w
 
 
+def dihedral(x: np.ndarray, k: int) -> np.ndarray:
+  """The k-th of the 8 flips and quarter turns of an HWC image (k % 4 turns,
+  then a left-right flip when k >= 4)."""
+  x = np.rot90(x, k % 4)
+  return x[:, ::-1] if k >= 4 else x
+
+
+def undo_dihedral(x: np.ndarray, k: int) -> np.ndarray:
+  return np.rot90(x[:, ::-1] if k >= 4 else x, -(k % 4))
+
+
+def self_ensemble(fn, inputs: dict) -> np.ndarray:
+  """Test-time self-ensemble (the "x8" of Timofte et al. 2016, Lim et al.
+  2017): the mean of an image-to-image `fn` (dict of HWC arrays -> HWC float
+  output) over the 8 flips and rotations of its inputs, each output turned
+  back. Removes orientation-dependent artefacts at 8x the compute; the result
+  commutes with every flip and rotation."""
+  outs = [undo_dihedral(fn({key: dihedral(v, k) for key, v in inputs.items()}), k)
+          for k in range(8)]
+  return np.mean(outs, axis=0, dtype=np.float64).astype(np.float32)
+
+
 def tiled(fn, inputs: dict, tile: int = 256, overlap: int = 32, multiple: int = 1,
           scale: int = 1) -> np.ndarray:
   """Applies an image-to-image `fn` (dict of NHWC arrays -> NHWC float output

@@ -350,11 +350,12 @@ class Run:
     return np.asarray(self._activations(state, z, y))
 
   def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
-                direction: str = "AtoB") -> np.ndarray:
+                direction: str = "AtoB", self_ensemble: bool = False) -> np.ndarray:
     """One image of any size: `inputs` maps the method's input fields (input,
     mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
     computed tile by tile when larger than `tile` (images.tiled). Two-way
-    translators (CycleGAN) also take direction="BtoA"."""
+    translators (CycleGAN) also take direction="BtoA". self_ensemble: the
+    mean over the 8 flips and rotations (images.self_ensemble)."""
     if self._translate is None:
       raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
     if direction not in self.method.directions:
@@ -362,7 +363,9 @@ class Run:
                        f"{' and '.join(self.method.directions)} only (got --direction "
                        f"{direction}).")
     fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
-    return images.tiled(fn, inputs, tile, overlap, self.method.multiple, self.method.scale)
+    whole = lambda ins: images.tiled(fn, ins, tile, overlap, self.method.multiple,
+                                     self.method.scale)
+    return images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
 
   def preview(self, state, batch, seed: int):
     """(rows, cols, H, W, C) float32 numpy images for a grid, or None."""

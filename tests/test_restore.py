@@ -116,6 +116,26 @@ def test_tiled_equals_untiled_when_one_tile_fits_and_seams_stay_small(scale):
   assert np.abs(tiled - untiled).max() < 0.05
 
 
+def test_self_ensemble_commutes_with_flips_and_rotations():
+  rng = np.random.default_rng(0)
+  x = {"input": rng.uniform(size=(12, 9, 3)).astype(np.float32)}
+  # An orientation-dependent stand-in: each pixel minus its right neighbour.
+  fn = lambda ins: ins["input"] - np.roll(ins["input"], -1, axis=1)
+  plain, ensembled = fn(x), images.self_ensemble(fn, x)
+  for k in range(8):
+    turned = {"input": images.dihedral(x["input"], k)}
+    np.testing.assert_array_equal(images.undo_dihedral(images.dihedral(x["input"], k), k),
+                                  x["input"])
+    np.testing.assert_allclose(images.self_ensemble(fn, turned),
+                               images.dihedral(ensembled, k), atol=1e-6)
+    if k in (1, 4):  # a quarter turn, a left-right flip: fn alone does not commute
+      assert np.abs(fn(turned) - images.dihedral(plain, k)).max() > 0.1
+  # Where fn itself commutes with them (a 3x3 box filter), the ensemble is fn.
+  np.testing.assert_allclose(images.self_ensemble(lambda ins: _toy_fn(1)(
+      {"input": ins["input"][None]})[0], x), _toy_fn(1)({"input": x["input"][None]})[0],
+      atol=1e-6)
+
+
 def smoke(task="denoise", **train):
   cfg = load_config("restore", "smoke")
   cfg.data.task = task
@@ -165,6 +185,11 @@ def test_translate_cli_handles_any_size_and_mode(task, tmp_path):
   if masked:
     missing = run_module(args)
     assert missing.returncode != 0 and "--mask" in missing.stderr
+  if task == "sr2":  # the x8 self-ensemble: 8 passes, each output turned back
+    ensembled = run_module(args + ["--self_ensemble", "--output", str(tmp_path / "x8")])
+    assert ensembled.returncode == 0, ensembled.stderr[-3000:]
+    with Image.open(tmp_path / "x8" / "grey.png") as a, Image.open(dst / "grey.png") as b:
+      assert a.size == b.size and 0 < np.abs(np.asarray(a, float) - np.asarray(b, float)).max()
 
 
 def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():

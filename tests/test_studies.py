@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from genjax import run, studies, workdir
+from genjax import errors, run, studies, workdir
 from genjax.studies import stats
 from tests.conftest import ROOT, assert_trees_close
 from tests.test_report import assert_shows_its_images_and_fetches_nothing
@@ -116,6 +116,11 @@ def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   assert summary["findings"][0].startswith("beta=0.5 vs beta=1 on eval/nats")
   for png in ("curves.png", "bars.png"):
     assert os.path.getsize(os.path.join(root, png)) > 5000
+  published = studies.publish(root, str(tmp_path / "results"))
+  assert sorted(os.path.basename(p) for p in published) == sorted(studies.summary.PUBLISHED)
+  assert open(published[0]).read() == md
+  with pytest.raises(errors.MissingError, match="No summary to publish in .*run the study"):
+    studies.publish(str(tmp_path / "nothing"), str(tmp_path / "again"))
   html = open(os.path.join(root, "report.html")).read()
   assert "Study: smoke" in html and 'href="beta=1/seed0/report.html"' in html
   assert_shows_its_images_and_fetches_nothing(os.path.join(root, "report.html"),

@@ -3,8 +3,9 @@ least-squares and WGAN-GP, each in the demo's conditional DCGAN-28 (3,000
 steps x 64, one D step per G step, Adam 2e-4 / 0.5, EMA 0.99) from 3 seeds,
 scored by genjax's MNIST classifier on 5,000 class-balanced samples. The
 gradient penalty needs a discriminator without batch statistics, so WGAN-GP
-uses layer norm; `ns_layernorm` separates that change from the loss's.
-(WGAN-GP's usual 5 critic steps per G step would cost 5x the D compute.)
+uses layer norm (so its row changes the norm as well as the loss). WGAN-GP's
+usual 5 critic steps per G step would cost 5x the D compute; here every loss
+gets the same budget.
 
   python -m experiments.study --study experiments/studies/losses.py
 """
@@ -21,7 +22,6 @@ def get_study():
           "lsgan": {"gan.loss": "lsgan"},
           "wgan-gp": {"gan.loss": "wgan", "gan.gp_weight": 10.0,
                       "discriminator.norm": "layer"},
-          "ns_layernorm": {"discriminator.norm": "layer"},
       },
       seeds=(0, 1, 2),
       baseline="ns",

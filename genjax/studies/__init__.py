@@ -6,4 +6,4 @@ from genjax.studies.cells import Task, run_task
 from genjax.studies.executors import EXECUTORS, Executor, Local, Ray, Slurm
 from genjax.studies.runner import StudyInterrupted, run_study
 from genjax.studies.spec import Cell, Study, grid, load_study
-from genjax.studies.summary import summarize
+from genjax.studies.summary import publish, summarize

@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 
-from genjax import report_html
+from genjax import errors, report_html
 from genjax.studies import plots, stats
 from genjax.studies.cells import read_metrics, read_result
 from genjax.studies.spec import Study
@@ -160,6 +160,26 @@ def summarize(study: Study, root: str) -> dict:
   _hparams(study, root, results)
   report_html.write(root)
   return summary
+
+
+PUBLISHED = ("summary.md", "summary.csv", "results.csv", "curves.png", "bars.png")
+
+
+def publish(root: str, dest: str) -> list:
+  """Copies the study's summary files (tables, per-seed values, plots; not the
+  workdirs) from `root` to `dest`, e.g. a folder committed with the code;
+  returns the paths written."""
+  missing = [n for n in PUBLISHED[:3] if not os.path.exists(os.path.join(root, n))]
+  if missing:
+    raise errors.MissingError(f"No summary to publish in {root} ({', '.join(missing)} "
+                              "missing); run the study (or --summarize_only) first.")
+  os.makedirs(dest, exist_ok=True)
+  written = []
+  for name in PUBLISHED:
+    if os.path.exists(os.path.join(root, name)):
+      shutil.copyfile(os.path.join(root, name), os.path.join(dest, name))
+      written.append(os.path.join(dest, name))
+  return written
 
 
 def _write_csv(study: Study, root: str, rows: dict, results: dict):
