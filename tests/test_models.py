@@ -168,14 +168,17 @@ def test_fast_path_avoids_strided_lax_gradients():
   """The backward pass of a fast stride-2 conv and stride-2 transposed conv
   contains no lhs-dilated (strided-gradient) convolution, which is what XLA:CPU
   runs slowly."""
-  x, k = jnp.zeros((2, 8, 8, 4)), jnp.zeros((4, 4, 4, 8))
+  x, k = jnp.zeros((2, 8, 8, 16)), jnp.zeros((4, 4, 16, 16))  # >= GEMM_MIN_CHANNELS
   def hlo(fn, impl, x):
     loss = lambda x, k: jnp.sum(fn(x, k, 2, 1, impl) ** 2)
     return jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, k).as_text()
-  for fn, inp in ((kernels.conv2d, x), (kernels.conv_transpose2d, jnp.zeros((2, 4, 4, 4)))):
+  for fn, inp in ((kernels.conv2d, x), (kernels.conv_transpose2d, jnp.zeros((2, 4, 4, 16)))):
     assert "lhs_dilate = [2, 2]" in hlo(fn, "xla", inp)
     assert "lhs_dilate = [2, 2]" not in hlo(fn, "fast", inp)
-    assert "convolution" not in hlo(fn, "gemm", inp)  # all GEMMs, forward and backward
+    # "gemm": one convolution left, the strided forward one; the rest are GEMMs.
+    convs = [l for l in hlo(fn, "gemm", inp).splitlines() if "stablehlo.convolution" in l]
+    assert len(convs) == 1 and "stride = [2, 2]" in convs[0], convs
+    assert "lhs_dilate = [1, 1]" in convs[0]
 
 
 def test_unknown_conv_impl_is_a_clear_error():

@@ -25,7 +25,7 @@ def get_study():
       },
       seeds=(0, 1, 2),
       baseline="ns",
-      overrides=common.quality(every=1000),
+      overrides={**common.quality(every=1000), "train.num_steps": 3000},  # the demo's size when run
       metrics=common.SAMPLE_METRICS,
       curves=("quality/fid", "quality/conditional_accuracy", "train/d_loss", "train/g_loss"),
       needs=common.NEEDS)

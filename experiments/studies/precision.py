@@ -15,5 +15,6 @@ BF16 = {"train.precision": "bfloat16"}
 
 def get_study():
   return Study(base="configs/cgan.py:demo", cells={"float32": {}, "bfloat16": BF16},
-               seeds=(0, 1), baseline="float32", overrides=common.quality(every=1000),
+               seeds=(0, 1), baseline="float32",
+               overrides={**common.quality(every=1000), "train.num_steps": 3000},
                metrics=common.SAMPLE_METRICS, curves=("quality/fid",), needs=common.NEEDS)
