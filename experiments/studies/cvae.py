@@ -9,7 +9,7 @@ classifier-FID of 5,000 class-balanced samples, held-out -log p(x | c)
   python -m experiments.study --study experiments/studies/cvae.py
 """
 from experiments.studies import common
-from experiments.studies.cvae_screen import LIKELIHOOD
+from experiments.studies.cvae_screen import BEFORE, LIKELIHOOD
 from genjax.studies import Study
 
 
@@ -23,7 +23,8 @@ def get_study():
       },
       seeds=(0, 1, 2),
       baseline="before",
-      overrides={**common.quality(every=1000), "evals.heldout.every": 1000},
+      overrides={**common.quality(every=1000), "evals.heldout.every": 1000,
+                 **BEFORE},
       metrics={"quality/conditional_accuracy": "higher", "quality/fid": "lower",
                **LIKELIHOOD},
       curves=("quality/conditional_accuracy", "eval/nats", "train/nats", "eval/kl"),

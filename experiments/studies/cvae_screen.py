@@ -13,6 +13,7 @@ from experiments.studies import common
 from genjax.studies import Study
 
 LIKELIHOOD = {"eval/nats": "lower", "eval/iwae_nats": "lower"}
+BEFORE = {"vae.beta": 1.0, "vae.ema_decay": 0.0}  # configs/cvae.py:mnist before cvae.py
 
 
 def get_study():
@@ -30,7 +31,8 @@ def get_study():
       },
       seeds=(0, 1),
       baseline="before",
-      overrides={**common.quality(every=1000), "evals.heldout.every": 1000},
+      overrides={**common.quality(every=1000), "evals.heldout.every": 1000,
+                 **BEFORE},
       metrics={"quality/conditional_accuracy": "higher", "quality/fid": "lower",
                **LIKELIHOOD},
       curves=("quality/conditional_accuracy", "eval/nats", "train/nats", "eval/kl"),
