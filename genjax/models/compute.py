@@ -15,13 +15,12 @@ import contextvars
 import dataclasses
 import functools
 
-import jax
 import jax.numpy as jnp
 
 from genjax import errors
+from genjax.models import kernels
 
 PRECISIONS = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-CONV_IMPLS = ("auto", "fast", "gemm", "xla")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,14 +32,16 @@ class Policy:
     if self.precision not in PRECISIONS:
       raise errors.InputError(f"Unknown train.precision {self.precision!r}; use "
                               f"{' or '.join(PRECISIONS)}.")
-    if self.conv_impl not in CONV_IMPLS:
+    if self.conv_impl not in kernels.IMPLS:
       raise errors.InputError(f"Unknown conv impl {self.conv_impl!r} (config key "
-                              f"train.conv_impl); choose one of {', '.join(CONV_IMPLS)}.")
+                              f"train.conv_impl); choose one of {', '.join(kernels.IMPLS)}.")
 
   @property
-  def compute_dtype(self):
-    """The operand type of convolutions and matmuls (accumulation is float32)."""
-    return PRECISIONS[self.precision]
+  def operand_dtype(self):
+    """The operand type of convolutions and matmuls (accumulation is float32),
+    or None in float32 runs: operands as they are, so float64 tests stay
+    float64."""
+    return None if self.precision == "float32" else PRECISIONS[self.precision]
 
 
 _current = contextvars.ContextVar("genjax_compute_policy", default=Policy())

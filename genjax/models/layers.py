@@ -23,13 +23,6 @@ from genjax.models.kernels import Padding
 default_kernel_init = nn.initializers.normal(0.02)  # DCGAN initialisation
 
 
-def _operand_dtype():
-  """The policy's operand type, or None (as they are) in float32 runs, so that
-  float64 tests stay float64."""
-  policy = compute.current()
-  return None if policy.precision == "float32" else policy.compute_dtype
-
-
 class Conv2D(nn.Module):
   """2-D convolution, NHWC, kernel HWIO; padding "SAME", "VALID" or an int."""
   features: int
@@ -46,8 +39,9 @@ class Conv2D(nn.Module):
     k = self.kernel_size
     kernel = self.param("kernel", self.kernel_init,
                         (k, k, x.shape[-1], self.features), jnp.float32)
-    y = self.op(x, kernel, self.stride, self.padding, compute.current().conv_impl,
-                self.weight_grad, _operand_dtype())
+    policy = compute.current()
+    y = self.op(x, kernel, self.stride, self.padding, policy.conv_impl, self.weight_grad,
+                policy.operand_dtype)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
     return y
@@ -76,7 +70,7 @@ class Dense(nn.Module):
   @nn.compact
   def __call__(self, x):
     kernel = self.param("kernel", self.kernel_init, (x.shape[-1], self.features), jnp.float32)
-    y = kernels.matmul(x, kernel, _operand_dtype())
+    y = kernels.matmul(x, kernel, compute.current().operand_dtype)
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32)
     return y
