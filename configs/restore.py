@@ -1,20 +1,29 @@
-"""Image restoration by a CNN regressor y = f(x): trained on random 64 px
-patches (regions) of photos, applied to whole images of any size.
+"""Image restoration by a CNN regressor y = f(x): trained on random patches
+(regions) of photos, applied to whole images of any size.
 
   python -m genjax.train --config configs/restore.py:denoise --workdir runs/denoise
   python -m genjax.translate --workdir runs/denoise --input noisy/ --output clean/
   python -m genjax.evaluate --workdir runs/denoise    # PSNR/SSIM/L1 vs baselines
+  python -m genjax.evaluate --workdir runs/denoise --reference_split external
 
 Tasks (data.task, made on the fly from clean photos with seeded randomness):
 denoise (Gaussian noise, std 25 on 0..255, RGB), sr2 / sr4 (bicubic-downsampled
 input, output 2x / 4x larger), deblur (Gaussian blur), colorize (grey in, RGB
 out), inpaint (image + hole mask in: data.mask=boxes|strokes), harmonize
 (composition: a region with another colour cast, as if pasted from another
-photo, plus its mask in; the region is made to fit its surroundings), smoke
-(tests).
-Data: scikit-image's bundled photos, two of them (chelsea, coffee) held out
-and evaluated whole; any image source works (--config.data.source=folder
---config.data.path=DIR).
+photo, plus its mask in; the region is made to fit its surroundings).
+Variants: TASK (the default recipe, within ~25 min of training on a 2-core
+CPU), TASK_long (4x the steps and 1.5x the width, for a GPU or a machine with
+time), release_TASK (the recipe of the released restorer, python -m genjax.zoo
+build TASK; denoise: one model for noise stds 0-50 given as an input map),
+smoke (tests).
+Data: scikit-image's bundled photos, data.heldout (default chelsea, coffee)
+kept out of training and evaluated whole; three photos that ship with other
+packages (split "external") are evaluated at the end and never trained on.
+Any image source works (--config.data.source=folder --config.data.path=DIR
+--config.evals.external.every=0).
+The recipe (experiments/studies/restore_screen.py): L2 loss (what PSNR
+measures), the 8 flips and rotations of each patch, cosine decay.
 """
 import ml_collections
 
@@ -23,29 +32,55 @@ from genjax import config_lib
 TASKS = ("denoise", "sr2", "sr4", "deblur", "colorize", "inpaint", "harmonize")
 
 
-def get_config(arg: str = "denoise"):
-  task = "denoise" if arg == "smoke" else arg
+def _variant(arg: str):
+  """(task, variant): TASK -> default, TASK_long -> long, release_TASK -> release."""
+  if arg == "smoke":
+    return "denoise", "smoke"
+  if arg.startswith("release_"):
+    task, variant = arg[len("release_"):], "release"
+  elif arg.endswith("_long"):
+    task, variant = arg[:-len("_long")], "long"
+  else:
+    task, variant = arg, "default"
   if task not in TASKS:
-    raise ValueError(f"Unknown restore task {arg!r}; choose one of {', '.join(TASKS)}, smoke.")
+    raise ValueError(f"Unknown restore variant {arg!r}; choose TASK, TASK_long or "
+                     f"release_TASK with TASK one of {', '.join(TASKS)}; or smoke.")
+  return task, variant
+
+
+def get_config(arg: str = "denoise"):
+  task, variant = _variant(arg)
   config = ml_collections.ConfigDict()
   config.method = "regression"
   config.seed = 0
   config.data = config_lib.data_config("photos")
-  config.data.task = task
+  config.data.update(task=task, augment="dihedral")
   config.model = dict(name="unet", widths=(32, 64, 128), patch=2)
-  config.regression = dict(loss="l1", ema_decay=0.999, fill="grey")
-  config.optim = config_lib.adam(1e-3, 0.9)
-  config.train = config_lib.train_config(batch_size=16, num_steps=5000, log_every=100,
+  config.regression = dict(loss="l2", ema_decay=0.999, fill="grey")
+  config.optim = config_lib.adam(1e-3, 0.9, schedule="cosine", warmup_steps=100)
+  steps = 5000
+  config.train = config_lib.train_config(batch_size=16, num_steps=steps, log_every=100,
                                          sample_every=1000, checkpoint_every=1000,
                                          num_grid_samples=8)
   config.evals = config_lib.evals_config(heldout_every=1000)
-  config.evals.paired = config_lib.paired_eval_config(5000)
-  if task == "inpaint":  # a residual on a smooth fill of the holes, fitted for PSNR;
-    config.regression.update(loss="l2", fill="pushpull")  # 4000 steps: ~16 min here
-    config.train.num_steps = config.evals.paired.every = 4000
-  if arg == "smoke":
+  config.evals.paired = config_lib.paired_eval_config(steps)
+  # The photos that ship with other packages, never trained or tuned on (another
+  # data.source has no such split: set evals.external.every=0).
+  config.evals.external = config_lib.paired_eval_config(steps, split="external",
+                                                        evaluator="paired")
+  if task == "inpaint":  # a residual on a smooth fill of the holes
+    config.regression.fill = "pushpull"
+  if variant == "long":
+    config.model.widths = (48, 96, 192)
+    steps *= 4
+  if variant == "release" and task == "denoise":  # one model for a range of noise levels
+    config.data.update(noise_std_min=0.0, noise_std_max=50.0, noise_map=True)
+  config.train.num_steps = config.evals.paired.every = config.evals.external.every = steps
+  if variant == "smoke":
     config.data.image_size = 16
     config.model.widths = (8, 16)
+    config.optim.warmup_steps = 0
     config_lib.smoke(config)
     config.evals.paired.every = 4
+    config.evals.external.every = 0
   return config

@@ -66,7 +66,10 @@ def _data_defaults() -> ml_collections.ConfigDict:
       # Derived paired task made on the fly from each image (data/tasks.py):
       # "" (none) | denoise | sr2 | sr4 | deblur | colorize | inpaint.
       task="",
-      noise_std=25.0,       # denoise: Gaussian noise std on the 0..255 scale
+      noise_std=25.0,       # denoise: Gaussian noise std on the 0..255 scale (evaluation's)
+      noise_std_min=0.0,    # denoise: with noise_std_max > 0, training draws each example's
+      noise_std_max=0.0,    #   std uniformly from [min, max]; evaluation keeps noise_std
+      noise_map=False,      # denoise: give the model the noise std as an input map (FFDNet)
       blur_sigma=2.0,       # deblur: Gaussian blur radius in pixels
       mask="boxes",         # inpaint / harmonize: boxes | strokes | folder (data.mask_path)
       mask_path="",         # mask="folder": a folder of mask images, white = hole
@@ -74,6 +77,9 @@ def _data_defaults() -> ml_collections.ConfigDict:
       workers=-1,           # processes building batches; -1: the CPU count for sources that
                             # decode files, 0 (a thread) for in-memory ones
       cache="",             # a decoded cache (python -m genjax.data.prepare) to read instead
+      heldout="chelsea,coffee",  # source=photos: photos kept out of training (split test)
+      augment="flip",       # source=photos: flip | dihedral (the 8 flips and rotations)
+      zoom=(1.0, 1.0),      # source=photos: patches magnified by a factor in [min, max]
   ))
 
 
@@ -129,6 +135,7 @@ def paired_eval_config(every: int = 0, **overrides) -> ml_collections.ConfigDict
       max_images=0,         # 0 = all held-out images
       tile=256, overlap=32,  # whole images run tile by tile (images.tiled)
       classifier="",        # a classifier run's workdir: do outputs keep their class?
+      self_ensemble=False,  # translate with the x8 self-ensemble (8x the compute)
   ))
   cfg.update(overrides)
   return cfg
@@ -349,3 +356,17 @@ def validate(cfg: ml_collections.ConfigDict):
     if value is not None and not isinstance(value, bool) and not ok(value):
       raise errors.InputError(f"Config key {key} is {value!r}; it must be {what} "
                        f"(--config.{key}=...).")
+
+
+def apply_overrides(cfg: ml_collections.ConfigDict, overrides: dict, where: str):
+  """cfg[key] = value for dotted keys; an unknown key is an error naming it."""
+  for key, value in overrides.items():
+    node, parts = cfg, key.split(".")
+    for part in parts[:-1]:
+      if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
+        raise errors.InputError(f"{where}: unknown config key {key!r} (no section {part!r}).")
+      node = node[part]
+    if parts[-1] not in node:
+      raise errors.InputError(f"{where}: unknown config key {key!r}; the section has "
+                       f"{', '.join(sorted(node.keys()))}.")
+    node[parts[-1]] = tuple(value) if isinstance(value, list) else value

@@ -4,7 +4,9 @@
   python -m genjax.evaluate --workdir runs/dcgan --extractor classifier:runs/clf_mnist \
       [--checkpoint latest|all|STEP] [--num_samples 5000] [--reference_split test]
   # an image-to-image run: PSNR / SSIM / L1 on whole held-out images vs baselines
-  python -m genjax.evaluate --workdir runs/denoise
+  # (restoration photos: --reference_split external for three never-seen ones)
+  python -m genjax.evaluate --workdir runs/denoise [--reference_split external] \
+      [--self_ensemble]
   # any two image sets: .npz (`images`), image folder, or tfds:NAME:SPLIT
   python -m genjax.evaluate --samples a.npz --reference b_folder/ \
       --extractor classifier:runs/clf_mnist [--out result.json]
@@ -68,6 +70,8 @@ def define_flags():
   flags.DEFINE_float("truncation", 1.0, "Workdir mode, generators with latents: draw samples "
                      "with the truncation trick (latents pulled towards the mean; 1 = off), to "
                      "measure its effect on FID and precision / recall.")
+  flags.DEFINE_bool("self_ensemble", False, "Workdir mode, image-to-image runs: translate "
+                    "with the x8 self-ensemble (eval/paired_x8_<step>.json).")
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
@@ -92,8 +96,13 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
       cfg.pop("every", None)
       if classifier:
         cfg["classifier"] = classifier
+      if options.get("reference_split"):
+        cfg["split"] = options["reference_split"]
+      cfg["self_ensemble"] = options.pop("self_ensemble", False)
       evaluator = paired.PairedEvaluator(r, workdir, writer, **cfg)
       return [evaluator(r.restore(ckpt, s)[0], s) for s in steps]
+    if options.pop("self_ensemble", False):
+      raise errors.InputError("--self_ensemble applies to image-to-image runs only.")
     evaluator = quality.QualityEvaluator(r, workdir, writer, extractor, **options)
     held = None
     if r.method.eval_step is not None:
@@ -137,7 +146,8 @@ def main(argv):
                                 memorization=FLAGS.memorization,
                                 near_copy_quantile=FLAGS.near_copy_quantile,
                                 iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier,
-                                truncation=FLAGS.truncation):
+                                truncation=FLAGS.truncation,
+                                self_ensemble=FLAGS.self_ensemble):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = quality.evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,

@@ -1,7 +1,11 @@
 """What every entry point does before any JAX work: the device flags (the
 CPU split, joining a multi-process run) and their set-up."""
+import contextlib
 import os
+import platform
+import socket
 
+import jax
 from absl import flags
 
 from genjax import checkpoint, errors, parallel
@@ -59,3 +63,14 @@ def setup(argv=None):
     parallel.initialize_multihost(f.coordinator_address, f.num_processes, f.process_id, ids,
                                   f.cluster_detection_method, f.initialization_timeout,
                                   f.heartbeat_timeout)
+
+
+def machine() -> dict:
+  """The machine a run or study cell ran on: host, CPU model and count, devices."""
+  cpu = platform.processor()
+  with contextlib.suppress(OSError):
+    with open("/proc/cpuinfo") as f:
+      cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+  return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu, "cpu_count": os.cpu_count(),
+          "backend": jax.default_backend(), "devices": jax.device_count(),
+          "device_kind": jax.devices()[0].device_kind}

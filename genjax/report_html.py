@@ -185,13 +185,16 @@ def _eval_section(workdir: str) -> str:
                             _num(v.get("num_samples"))] for c, v in pc.items()]))
     parts.append("<details><summary>provenance</summary>" + _table(
         ["key", "value"], [[_esc(k), _esc(v)] for k, v in prov.items()]) + "</details>")
-  for path in sorted(glob.glob(os.path.join(workdir, "eval", "paired_*.json")))[-2:]:
+  latest = {}  # the last evaluation of each variant (split, x8): paired[_variant]_<step>
+  for path in sorted(glob.glob(os.path.join(workdir, "eval", "paired_*.json"))):
+    latest[os.path.basename(path).rsplit("_", 1)[0]] = path
+  for path in latest.values():
     r = json.load(open(path))
     names = ["genjax"] + list(r.get("baselines", {}))
     metrics = [k for k, _ in _scalars(r["method"])]
     values = [r["method"]] + [r["baselines"][b] for b in names[1:]]
     parts.append(f"<h3>{_esc(os.path.basename(path))} (task {_esc(r.get('task'))}, "
-                 f"{r.get('num_images')} held-out images)</h3>")
+                 f"{r.get('num_images')} images of split {_esc(r.get('split', ''))})</h3>")
     parts.append(_table(["output"] + metrics,
                         [[f"<b>{_esc(n)}</b>" if n == "genjax" else _esc(n)]
                          + [_num(v.get(m, "-")) for m in metrics] for n, v in zip(names, values)]))

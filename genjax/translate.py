@@ -1,5 +1,8 @@
-"""Translate every image in a folder with a trained image-to-image run.
+"""Translate every image in a folder with a trained image-to-image run, or
+with a released restorer (genjax.zoo: denoise, sr2, sr4, inpaint) and no
+training at all.
 
+  python -m genjax.translate --model denoise --input noisy/ --output clean/ [--sigma 25]
   python -m genjax.translate --workdir runs/denoise --input noisy/ --output clean/
   python -m genjax.translate --workdir runs/inpaint --input damaged/ --mask masks/ \
       --output restored/ [--tile 256] [--overlap 32]
@@ -19,7 +22,8 @@ import numpy as np
 from absl import app, flags, logging
 from PIL import Image
 
-from genjax import cli, data, errors, images, launch, workdir as workdir_lib
+from genjax import cli, data, errors, images, launch, workdir as workdir_lib, zoo
+from genjax.data import tasks
 
 FLAGS = flags.FLAGS
 
@@ -27,6 +31,10 @@ FLAGS = flags.FLAGS
 def define_flags():
   """Flags of this entry point (defined only when run as a program)."""
   flags.DEFINE_string("workdir", None, "Run directory of an image-to-image run.")
+  flags.DEFINE_string("model", None, "Instead of --workdir: a released restorer (python -m "
+                      "genjax.zoo list) or a folder written by python -m genjax.zoo export.")
+  flags.DEFINE_float("sigma", None, "Denoisers given the noise level (data.noise_map): the "
+                     "inputs' noise std on the 0..255 scale (default: the run's data.noise_std).")
   flags.DEFINE_string("input", None, "Folder of input images.")
   flags.DEFINE_string("output", None, "Folder for the outputs (same file names).")
   flags.DEFINE_string("mask", None, "Folder of masks (inpainting: white = hole; harmonisation: "
@@ -39,7 +47,7 @@ def define_flags():
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
   launch.define_device_flags()
-  flags.mark_flags_as_required(["workdir", "input", "output"])
+  flags.mark_flags_as_required(["input", "output"])
 
 
 def read_image(path: str, channels: int) -> np.ndarray:
@@ -52,11 +60,30 @@ def read_image(path: str, channels: int) -> np.ndarray:
     raise errors.InputError(f"Cannot read image {path!r}: {e}.") from None
 
 
+def open_translator(workdir=None, model=None, step=None):
+  """(run, state) of a workdir's checkpoint (latest or `step`) or a released model."""
+  if bool(workdir) == bool(model):
+    raise errors.InputError("Give --workdir (a run of yours) or --model (a released restorer: "
+                            f"{', '.join(zoo.available()) or 'none here'}), not both.")
+  if model:
+    if step is not None:
+      raise errors.InputError("--step applies to --workdir runs; a released model has one.")
+    return zoo.load(model)[:2]
+  return workdir_lib.restore_workdir(workdir, step)[:2]
+
+
 def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
-                     step=None, direction="AtoB", self_ensemble=False):
-  """Translates every image of input_dir into output_dir; returns the names."""
-  r, state, _ = workdir_lib.restore_workdir(workdir, step)
+                     step=None, direction="AtoB", self_ensemble=False, model=None, sigma=None):
+  """Translates every image of input_dir into output_dir with a run (workdir)
+  or a released model; returns the names."""
+  r, state = open_translator(workdir, model, step)
+  workdir = workdir or model
   fields = r.info.fields
+  if sigma is not None and "noise" not in fields:
+    raise errors.InputError(f"--sigma: {workdir!r} takes no noise level (only denoisers "
+                            "trained with data.noise_map do); leave it out.")
+  if "noise" in fields:
+    sigma = r.config.data.noise_std if sigma is None else sigma
   if "input" not in fields:
     raise errors.InputError(f"{workdir!r} is a {r.config.method!r} run without an `input` field; "
                      "genjax.translate needs an image-to-image run (e.g. configs/restore.py).")
@@ -83,6 +110,8 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
         raise errors.InputError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
+    if "noise" in fields:
+      inputs["noise"] = tasks.noise_map(inputs["input"].shape, sigma)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
@@ -96,7 +125,8 @@ def main(argv):
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
   names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,
-                           FLAGS.overlap, FLAGS.step, FLAGS.direction, FLAGS.self_ensemble)
+                           FLAGS.overlap, FLAGS.step, FLAGS.direction, FLAGS.self_ensemble,
+                           FLAGS.model, FLAGS.sigma)
   print(f"Translated {len(names)} image(s) into {FLAGS.output}")
 
 

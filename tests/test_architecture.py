@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 LAYERS = [  # top to bottom; a module may import only from layers below its own
     {"train", "sample", "evaluate", "translate", "report"},
-    {"studies"},
+    {"studies", "zoo"},
     {"run"},
     {"evaluators", "control"},
     {"workdir"},

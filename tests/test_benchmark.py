@@ -14,12 +14,11 @@ def test_workload_flops_are_xla_counts_near_the_pytorch_convention():
 
 
 def test_vae28_benchmark_reports_consistent_rows_for_alternating_variants():
-  variants = [("fast", "float32", "memory", "eigen"), ("xla", "float32", "memory", "ynnpack"),
-              ("auto", "bfloat16", "memory", "eigen")]
-  fast, plain, mixed = benchmark.bench("vae28", variants, 2, benchmark.ceiling_probe(256),
-                                       block_seconds=0.0)
+  variants = [("xla", "float32", "memory", "ynnpack"), ("auto", "bfloat16", "memory", "eigen")]
+  plain, mixed = benchmark.bench("vae28", variants, 2, benchmark.ceiling_probe(256),
+                                 block_seconds=0.0)
   assert mixed["conv_impl_resolved"] == "gemm"  # "auto" in bfloat16 on a CPU
-  for res, (impl, precision, _, conv_kernels) in zip((fast, plain, mixed), variants):
+  for res, (impl, precision, _, conv_kernels) in zip((plain, mixed), variants):
     assert res["batch"] == 128 and res["conv_impl"] == impl and res["steps_timed"] == 4
     assert res["precision"] == precision and res["cpu_conv_kernels"] == conv_kernels
     assert res["cpu_scheduler"] == "memory"
@@ -29,8 +28,10 @@ def test_vae28_benchmark_reports_consistent_rows_for_alternating_variants():
         res["gflop_per_s"] / res["ceiling_gflop_per_s"]) and res["compile_s"] > 0
     assert res["pipeline_over_train"] > 5  # the input pipeline never limits training
     assert res["devices"] == jax.device_count()
-  assert fast["step_time_vs_first"] == 1.0
-  assert plain["step_time_vs_first"] > 1.2  # the plain lax layers are ~2.7x slower here
+  assert plain["step_time_vs_first"] == 1.0
+  # the median of per-block ratios: near the ratio of the medians (the same blocks)
+  assert mixed["step_time_vs_first"] == pytest.approx(mixed["step_ms"] / plain["step_ms"],
+                                                      rel=0.2)
 
 
 @pytest.mark.parametrize("case", [("conv", (4, 8, 8, 16), 8, 2, 1), ("convT", (4, 4, 4, 8), 3, 2, 1),

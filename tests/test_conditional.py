@@ -12,7 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from genjax import data, images, models, run, sample, workdir
+from genjax import checkpoint, data, images, models, run, sample, workdir
 from genjax.models import layers
 from tests.conftest import assert_trees_close, load_config, run_module, smoke
 
@@ -277,22 +277,20 @@ def test_resolve_labels_by_index_and_name():
     sample.resolve_labels(["3"], names)
 
 
-def test_cgan_folder_variant_trains_64px_resnets_on_styles_and_resumes(tmp_path):
+def test_cgan_folder_variant_trains_64px_resnets_on_styles(tmp_path):
+  """The folder variant's 64 px ResNets train and sample by style name (exact
+  resume of spectral-norm ResNets: the sngan cifar10 test)."""
   path = style_folder(tmp_path / "art", n=4)
-  def config(steps):
-    cfg = load_config("cgan", "folder")
-    cfg.data.path = path
-    cfg.generator.update(widths=(8, 8, 8, 8))
-    cfg.discriminator.update(widths=(8, 8, 8, 8, 8))
-    cfg.train.conv_impl = "xla"  # compiles faster
-    cfg.gan.n_critic = 1
-    cfg.train.update(batch_size=4, num_steps=steps, log_every=1, checkpoint_every=1,
-                     sample_every=2, num_grid_samples=3, progress=False)
-    return cfg
-  straight = run.train_and_evaluate(config(2), str(tmp_path / "a"))
-  run.train_and_evaluate(config(1), str(tmp_path / "b"))
-  resumed = run.train_and_evaluate(config(2), str(tmp_path / "b"))
-  assert_trees_close(straight, resumed, rtol=1e-5, atol=1e-6)
+  cfg = load_config("cgan", "folder")
+  cfg.data.path = path
+  cfg.generator.update(widths=(8, 8, 8, 8))
+  cfg.discriminator.update(widths=(8, 8, 8, 8, 8))
+  cfg.train.conv_impl = "xla"  # compiles faster
+  cfg.gan.n_critic = 1
+  cfg.train.update(batch_size=4, num_steps=2, log_every=1, checkpoint_every=1,
+                   sample_every=2, num_grid_samples=3, progress=False)
+  state = run.train_and_evaluate(cfg, str(tmp_path / "b"))
+  assert int(state.step) == 2 and bool(checkpoint.all_finite(state))
   imgs, labels, prov = sample.sample_workdir(str(tmp_path / "b"), 3, str(tmp_path / "s.npz"),
                                              labels=["impressionism"])
   assert imgs.shape == (3, 64, 64, 3) and (labels == 2).all()

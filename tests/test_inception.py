@@ -11,11 +11,17 @@ from genjax.evaluators.extractors import build_extractor
 @pytest.fixture(scope="module")
 def random_weights(tmp_path_factory):
   """Random variables saved in the pytorch-fid naming, as the converter writes."""
-  variables = jax.jit(inception.FIDInceptionV3().init)(
-      jax.random.PRNGKey(0), jnp.zeros((1, 299, 299, 3)))
-  stats = jax.tree.map(lambda v: jax.random.uniform(jax.random.PRNGKey(1), v.shape) + 0.5,
-                       variables["batch_stats"])  # non-trivial running statistics
-  variables = {"params": variables["params"], "batch_stats": stats}
+  # The shapes from eval_shape (compiling Inception's initialiser takes longer
+  # than the tests), the values drawn here: kernels scaled by fan-in, other
+  # parameters and the running statistics non-trivial.
+  shapes = jax.eval_shape(inception.FIDInceptionV3().init, jax.random.PRNGKey(0),
+                          jnp.zeros((1, 299, 299, 3)))
+  rng = np.random.default_rng(0)
+  def draw(path, s):
+    if jax.tree_util.keystr(path).endswith("['kernel']"):
+      return rng.normal(0, 1 / np.sqrt(np.prod(s.shape[:-1])), s.shape).astype(np.float32)
+    return rng.uniform(0.5, 1.5, s.shape).astype(np.float32)
+  variables = jax.tree_util.tree_map_with_path(draw, shapes)
   path = tmp_path_factory.mktemp("inception") / "fid_inception.npz"
   np.savez(path, **inception.to_torch_names(variables))
   return variables, str(path)

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genjax import config_lib, data, images, run, workdir
-from genjax.data import tasks
+from genjax import config_lib, data, evaluate, images, run, translate, workdir, zoo
+from genjax.data import photos, tasks
 from genjax.methods import regression
-from tests.conftest import assert_trees_close, load_config, run_module
+from experiments import restore_crops
+from tests.conftest import ROOT, assert_trees_close, load_config, run_module
 
 
 def task_config(task, **extra):
@@ -57,14 +58,13 @@ def test_blur_grey_and_hole_degradations():
     tasks.degrade("inpaint", x, rng, task_config("inpaint", mask="blobs"))
 
 
-def test_harmonize_recolours_only_the_pasted_region_and_is_scored_inside_it(tmp_path):
+def test_harmonize_recolours_only_the_pasted_region_and_is_scored_inside_it(trained):
   x = np.random.default_rng(0).integers(0, 256, (48, 48, 3), np.uint8)
   out = tasks.degrade("harmonize", x, np.random.default_rng(4), task_config("harmonize"))
   r = out["region"][..., 0] == 1
   assert 0.005 < r.mean() < 0.6 and (out["input"][~r] == x[~r]).all()
   assert np.abs(out["input"][r].astype(int) - x[r]).mean() > 5
-  wd = str(tmp_path / "h")
-  run.train_and_evaluate(smoke("harmonize"), wd)
+  wd = trained("harmonize")
   result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
   assert set(result["baselines"]) == {"input", "color_transfer"}
   assert result["provenance"]["in_hole"]
@@ -143,11 +143,27 @@ def smoke(task="denoise", **train):
   return cfg
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """trained(task) -> the workdir of smoke(task), trained once for this module."""
+  done = {}
+  def get(task):
+    if task not in done:
+      done[task] = str(tmp_path_factory.mktemp(task) / "run")
+      run.train_and_evaluate(smoke(task), done[task])
+    return done[task]
+  return get
+
+
 def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
-  straight = run.train_and_evaluate(smoke(num_steps=4), str(tmp_path / "a"))
+  def config(steps):  # a constant rate: a cosine's length is train.num_steps (test_schedules
+    cfg = smoke(num_steps=steps)  # resumes a decay mid-way)
+    cfg.optim.schedule = "constant"
+    return cfg
+  straight = run.train_and_evaluate(config(4), str(tmp_path / "a"))
   wd = str(tmp_path / "b")
-  run.train_and_evaluate(smoke(num_steps=2), wd)
-  resumed = run.train_and_evaluate(smoke(num_steps=4), wd)
+  run.train_and_evaluate(config(2), wd)
+  resumed = run.train_and_evaluate(config(4), wd)
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
   result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
   assert result["num_images"] == 2 and set(result["baselines"]) == {"input", "nl_means"}
@@ -159,9 +175,8 @@ def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
 
 
 @pytest.mark.parametrize("task", ["sr2", "inpaint", "harmonize"])
-def test_translate_cli_handles_any_size_and_mode(task, tmp_path):
-  wd = str(tmp_path / task)
-  run.train_and_evaluate(smoke(task), wd)
+def test_translate_cli_handles_any_size_and_mode(task, trained, tmp_path):
+  wd = trained(task)
   src, dst, masks = tmp_path / "in", tmp_path / "out", tmp_path / "masks"
   for d in (src, dst, masks):
     d.mkdir()
@@ -208,11 +223,13 @@ def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():
 
 
 @pytest.mark.parametrize("fill", ["grey", "pushpull"])
-def test_pixels_under_the_hole_are_ignored(fill, tmp_path):
-  wd = str(tmp_path / "inpaint")
+def test_pixels_under_the_hole_are_ignored(fill, trained, tmp_path):
   cfg = smoke("inpaint")
-  cfg.regression.fill = fill
-  run.train_and_evaluate(cfg, wd)
+  assert cfg.regression.fill == "grey"  # the smoke's; trained("inpaint") is that run
+  wd = trained("inpaint") if fill == "grey" else str(tmp_path / "inpaint")
+  if fill != "grey":
+    cfg.regression.fill = fill
+    run.train_and_evaluate(cfg, wd)
   r, state, _ = workdir.restore_workdir(wd)
   rng = np.random.default_rng(0)
   x = rng.integers(0, 255, (40, 40, 3), np.uint8)
@@ -231,3 +248,102 @@ def test_regression_without_a_paired_task_is_a_clear_error(tmp_path):
   cfg.data.task = ""
   with pytest.raises(ValueError, match="data.task"):
     run.train_and_evaluate(cfg, str(tmp_path))
+
+
+def test_photos_rotate_the_heldout_set_and_keep_external_photos_apart():
+  cfg = task_config("", heldout="astronaut,brick,coffee", augment="dihedral")
+  train, test = data.build_source(cfg, "train"), data.build_source(cfg, "test")
+  assert test.names == ("astronaut", "brick", "coffee") and "chelsea" in train.names
+  assert not set(train.names) & set(test.names)
+  external = data.build_source(cfg, "external")
+  assert external.names == tuple(photos.EXTERNAL) and len(external.whole_images()) == 3
+  assert all(min(im.shape[:2]) >= 400 for im in external.whole_images())
+  # dihedral augmentation reaches all 8 flips and rotations; flip only 2
+  x = np.arange(16, dtype=np.uint8).reshape(4, 4, 1)
+  seen = lambda kind: {photos.augment(x, np.random.default_rng(i), kind).tobytes()
+                       for i in range(64)}
+  assert len(seen("dihedral")) == 8 and len(seen("flip")) == 2
+  for bad in ("nope", "", ",".join(photos.PHOTOS)):
+    with pytest.raises(ValueError, match="data.heldout"):
+      data.build_source(task_config("", heldout=bad), "train")
+  # zoom: each patch a region magnified (smoother) or shrunk (busier), seeded by its index
+  patches = lambda zoom: data.build_source(task_config("", zoom=zoom), "train").get(
+      np.arange(64))["image"]
+  busy = lambda x: np.abs(np.diff(x.astype(float), axis=1)).mean()
+  plain, zoomed = patches((1.0, 1.0)), patches((0.5, 2.0))
+  np.testing.assert_array_equal(zoomed, patches((0.5, 2.0)))
+  assert zoomed.shape == plain.shape
+  assert busy(patches((2.0, 2.0))) < 0.8 * busy(plain) < busy(patches((0.5, 0.5)))
+  with pytest.raises(ValueError, match="data.zoom"):
+    data.build_source(task_config("", zoom=(2.0, 0.5)), "train")
+
+
+def test_denoise_stds_span_the_range_with_a_matching_noise_map():
+  cfg = task_config("denoise", noise_std_min=5.0, noise_std_max=50.0, noise_map=True)
+  src = data.build_source(cfg, "train")
+  assert src.fields["noise"] == data.Field("level", (64, 64, 1))
+  b = src.get(np.arange(40))
+  stds = b["noise"][:, 0, 0, 0].astype(float)
+  assert (b["noise"] == stds[:, None, None, None]).all()  # one std per example, everywhere
+  assert stds.min() >= 5 and stds.max() <= 50 and len(set(stds)) > 10
+  measured = np.std(b["input"].astype(float) - b["image"], axis=(1, 2, 3))
+  ok = (b["image"] > 60).all(axis=(1, 2, 3)) & (b["image"] < 195).all(axis=(1, 2, 3))
+  np.testing.assert_allclose(measured[ok], stds[ok], rtol=0.1)  # unclipped patches
+  normalized = data.normalize(b, src.fields)["noise"]
+  np.testing.assert_allclose(normalized[:, 0, 0, 0], stds / 255.0, rtol=1e-6)
+
+
+def test_restore_variants_and_their_errors():
+  release = load_config("restore", "release_denoise")
+  assert release.data.noise_map and release.data.noise_std_max == 50.0
+  long = load_config("restore", "sr2_long")
+  assert long.data.task == "sr2" and long.train.num_steps == 4 * load_config(
+      "restore", "sr2").train.num_steps
+  with pytest.raises(ValueError, match="release_TASK"):
+    load_config("restore", "denoise_short")
+
+
+def test_released_model_build_translate_and_external_evaluation(tmp_path, monkeypatch):
+  """A denoiser with a noise map, built by genjax.zoo from its recipe (the
+  smoke here): a model folder with a card that holds its evaluation, loaded
+  with no workdir, applied by genjax.translate --model with --sigma, and
+  evaluated on the external photos with per-image rows and spread."""
+  recipe = os.path.join(ROOT, "configs", "restore.py:smoke")
+  monkeypatch.setitem(zoo.RECIPES, "denoise", recipe)
+  wd, model = str(tmp_path / "run"), str(tmp_path / "model")
+  zoo.build("denoise", wd, model, {"data.noise_std_max": 50.0, "data.noise_map": True})
+  card = json.load(open(os.path.join(model, "card.json")))
+  assert card["step"] == 4 and card["data"]["noise_std_max"] == 50.0
+  assert card["data"]["heldout"] == ["chelsea", "coffee"] and card["recipe"] == recipe
+  ext = card["evaluation"]["external"]
+  assert ext["images"] == list(photos.EXTERNAL) and set(ext["baselines"]) == {"input", "nl_means"}
+  assert card["evaluation"]["test"]["images"] == ["chelsea", "coffee"]
+  _, state, _ = workdir.restore_workdir(wd)
+  r, loaded, _ = zoo.load(model)
+  assert_trees_close(loaded.ema_params, state.ema_params, rtol=2e-3, atol=1e-4)  # float16
+  src, out = tmp_path / "in", tmp_path / "out"
+  src.mkdir()
+  x = np.random.default_rng(0).integers(0, 255, (40, 52, 3), np.uint8)
+  Image.fromarray(x).save(src / "a.png")
+  outs = {}
+  for sigma in ("5", "50"):
+    proc = run_module(["genjax.translate", "--model", model, "--input", str(src), "--output",
+                       str(out / sigma), "--sigma", sigma])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outs[sigma] = np.asarray(Image.open(out / sigma / "a.png"), float)
+  assert outs["5"].shape == x.shape and np.abs(outs["5"] - outs["50"]).max() > 0
+  direct = images.to_uint8(r.translate(loaded, {"input": x, "noise": tasks.noise_map(x.shape, 5)}))
+  np.testing.assert_array_equal(direct, outs["5"])
+  with pytest.raises(ValueError, match="--workdir.*--model"):
+    translate.open_translator(wd, model)
+  with pytest.raises(FileNotFoundError, match="genjax.zoo build"):
+    zoo.load("no_such_model")
+  rows, columns, psnrs = restore_crops.crops(r, loaded)  # the flat / textured crops figure
+  assert columns == ["input", "nl_means", "genjax", "target"]
+  assert len(rows) == 4 * len(restore_crops.CROPS) and rows[0].shape == (128, 128, 3)
+  for (*_, what), p in zip(restore_crops.CROPS, psnrs):  # noise removed, most where flat
+    assert p["nl_means"] > p["input"] + (5 if what.startswith("flat") else 0)
+  ext = evaluate.evaluate_workdir(wd, reference_split="external")[0]
+  assert ext["images"] == list(photos.EXTERNAL) and len(ext["per_image"]) == 3
+  assert ext["method_std"]["psnr"] > 0 and set(ext["baselines_std"]) == {"input", "nl_means"}
+  assert os.path.exists(os.path.join(wd, "eval", "paired_external_000004.json"))

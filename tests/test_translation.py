@@ -62,14 +62,25 @@ def test_image_pool_fills_then_swaps_about_half():
   assert bool(jnp.all(out[swapped] < stream[swapped]))
 
 
+@pytest.fixture(scope="module")
+def resumed_runs(tmp_path_factory):
+  """name -> (4 straight steps' state, 2 + 2 resumed steps' state, the resumed
+  workdir) of the pix2pix and CycleGAN smokes, trained once for this module."""
+  out = {}
+  for name in ("pix2pix", "cyclegan"):
+    root = tmp_path_factory.mktemp(name)
+    straight = run.train_and_evaluate(smoke(name, num_steps=4), str(root / "a"))
+    wd = str(root / "b")
+    run.train_and_evaluate(smoke(name, num_steps=2), wd)
+    out[name] = straight, run.train_and_evaluate(smoke(name, num_steps=4), wd), wd
+  return out
+
+
 @pytest.mark.parametrize("name", ["pix2pix", "cyclegan"])
-def test_smoke_trains_resumes_exactly_and_evaluates(name, tmp_path):
+def test_smoke_trains_resumes_exactly_and_evaluates(name, resumed_runs):
   """The image buffer (CycleGAN) and the discriminator (both) are in the state:
   2 + 2 resumed steps equal 4 straight ones."""
-  straight = run.train_and_evaluate(smoke(name, num_steps=4), str(tmp_path / "a"))
-  wd = str(tmp_path / "b")
-  run.train_and_evaluate(smoke(name, num_steps=2), wd)
-  resumed = run.train_and_evaluate(smoke(name, num_steps=4), wd)
+  straight, resumed, wd = resumed_runs[name]
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
   if name == "cyclegan":
     assert int(resumed.pool_count["a"]) == 6  # 4 steps x 8 fakes, capped at the pool size
@@ -79,9 +90,9 @@ def test_smoke_trains_resumes_exactly_and_evaluates(name, tmp_path):
   assert "input" in result["baselines"]  # edges as the output / the identity mapping
 
 
-def test_cyclegan_translates_folders_both_ways_and_a_one_way_run_refuses_btoa(tmp_path):
-  wd = str(tmp_path / "cg")
-  run.train_and_evaluate(smoke("cyclegan"), wd)
+def test_cyclegan_translates_folders_both_ways_and_a_one_way_run_refuses_btoa(resumed_runs,
+                                                                               tmp_path):
+  wd = resumed_runs["cyclegan"][2]
   src, out_ab, out_ba = tmp_path / "in", tmp_path / "ab", tmp_path / "ba"
   src.mkdir()
   rng = np.random.default_rng(0)
@@ -96,10 +107,8 @@ def test_cyclegan_translates_folders_both_ways_and_a_one_way_run_refuses_btoa(tm
         assert im.size == size and im.mode == "L"
   assert not np.array_equal(np.asarray(Image.open(out_ab / "g.png")),
                             np.asarray(Image.open(out_ba / "g.png")))
-  wd2 = str(tmp_path / "p2p")
-  run.train_and_evaluate(smoke("pix2pix"), wd2)
-  proc = run_module(["genjax.translate", "--workdir", wd2, "--input", str(src), "--output",
-                     str(tmp_path / "x"), "--direction", "BtoA"])
+  proc = run_module(["genjax.translate", "--workdir", resumed_runs["pix2pix"][2], "--input",
+                     str(src), "--output", str(tmp_path / "x"), "--direction", "BtoA"])
   assert proc.returncode == 1 and "translates AtoB only" in proc.stderr
 
 

@@ -2,7 +2,9 @@
 method the names it needs; `normalize` and `dummy_batch` follow the declaration.
 
 Kinds: "image" (uint8 HWC, enters models as float32 in [-1, 1]), "label"
-(int32 class index), "mask" (uint8 HW1, 1 = hole, enters models as float32 0/1).
+(int32 class index), "mask" (uint8 HW1, 1 = hole, enters models as float32 0/1),
+"level" (uint8 HW1 map of a level on the 0..255 scale, such as the noise std
+of each pixel; enters models as float32 level / 255).
 """
 import dataclasses
 import json
@@ -13,12 +15,12 @@ import numpy as np
 
 from genjax import errors
 
-DTYPES = {"image": np.uint8, "label": np.int32, "mask": np.uint8}
+DTYPES = {"image": np.uint8, "label": np.int32, "mask": np.uint8, "level": np.uint8}
 
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-  kind: str                  # image | label | mask
+  kind: str                  # image | label | mask | level
   shape: Tuple[int, ...] = ()  # per example
 
   def __post_init__(self):
@@ -67,14 +69,16 @@ def describe(source) -> DataInfo:
 
 
 def normalize(batch: dict, fields: Dict[str, Field]) -> dict:
-  """Images -> float32 in [-1, 1], masks -> float32 0/1; other entries as they
-  are (jit-able)."""
+  """Images -> float32 in [-1, 1], masks -> float32 0/1, levels -> float32
+  level / 255; other entries as they are (jit-able)."""
   out = dict(batch)
   for name, f in fields.items():
     if name in batch and f.kind == "image":
       out[name] = batch[name].astype(jnp.float32) / 127.5 - 1.0
     elif name in batch and f.kind == "mask":
       out[name] = batch[name].astype(jnp.float32)
+    elif name in batch and f.kind == "level":
+      out[name] = batch[name].astype(jnp.float32) / 255.0
   return out
 
 

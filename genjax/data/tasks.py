@@ -1,7 +1,9 @@
 """Derived paired tasks: (degraded input, clean target) made on the fly from
 any image source, so restoration and translation are measurable offline.
 
-data.task: denoise (Gaussian noise, data.noise_std on 0..255), sr2 / sr4
+data.task: denoise (Gaussian noise, data.noise_std on 0..255, or stds drawn
+from [data.noise_std_min, data.noise_std_max]; with data.noise_map a `noise`
+field, the std map, the model's second input as in FFDNet), sr2 / sr4
 (bicubic down-sampling by 2 / 4: the input is smaller), deblur (Gaussian blur,
 data.blur_sigma), colorize (grey input, colour target), inpaint (holes:
 data.mask = boxes | strokes; a `mask` field, 1 = hole, and the input's pixels
@@ -39,10 +41,33 @@ def _arr(img):
   return a[..., None] if a.ndim == 2 else a
 
 
+def noise_std(rng, cfg) -> float:
+  """data.noise_std, or with data.noise_std_max > 0 a whole number drawn
+  uniformly from [data.noise_std_min, data.noise_std_max] (one per example)."""
+  lo, hi = cfg.get("noise_std_min", 0.0), cfg.get("noise_std_max", 0.0)
+  if hi <= 0:
+    return cfg.noise_std
+  if not 0 <= lo <= hi <= 255:
+    raise errors.InputError(f"data.noise_std_min={lo} / noise_std_max={hi}: need "
+                            "0 <= min <= max <= 255.")
+  return float(rng.integers(round(lo), round(hi) + 1))
+
+
+def noise_map(shape, std: float) -> np.ndarray:
+  """The noise-level input of a denoiser (data.noise_map): uint8 (h, w, 1) std."""
+  if not 0 <= std <= 255:
+    raise errors.InputError(f"Noise std {std} is outside 0..255 (on the 0..255 scale).")
+  return np.full(tuple(shape[:2]) + (1,), round(std), np.uint8)
+
+
 @DEGRADATIONS.register("denoise")
 def denoise(x, rng, cfg):
-  noisy = x.astype(np.float64) + rng.normal(0.0, cfg.noise_std, x.shape)
-  return {"input": np.clip(np.round(noisy), 0, 255).astype(np.uint8)}
+  std = noise_std(rng, cfg)
+  noisy = x.astype(np.float64) + rng.normal(0.0, std, x.shape)
+  out = {"input": np.clip(np.round(noisy), 0, 255).astype(np.uint8)}
+  if cfg.get("noise_map"):
+    out["noise"] = noise_map(x.shape, std)
+  return out
 
 
 def _down(factor):
@@ -193,6 +218,8 @@ class PairedTask(Source):
     for key in ("mask", "region"):
       if key in probe:
         self.fields[key] = fields_lib.Field("mask", probe[key].shape)
+    if "noise" in probe:
+      self.fields["noise"] = fields_lib.Field("level", probe["noise"].shape)
 
   def __len__(self):
     return len(self.source)

@@ -23,8 +23,13 @@ EVALUATORS["paired"] = PairedEvaluator
 
 
 def from_config(config, run, workdir, writer):
-  """The evaluators whose config.evals.<name>.every is set, in name order."""
-  built = [EVALUATORS[name].from_config(section, run, workdir, writer)
-           for name, section in sorted(config.get("evals", {}).items())
-           if section.get("every")]
+  """The evaluators whose config.evals.<name>.every is set, in name order. A
+  section may name its evaluator (`evaluator`: a second paired evaluation on
+  another split, say); by default its name does."""
+  built = []
+  for name, section in sorted(config.get("evals", {}).items()):
+    if section.get("every"):
+      options = dict(section)
+      kind = options.pop("evaluator", name)
+      built.append(EVALUATORS[kind].from_config(options, run, workdir, writer))
   return [e for e in built if e is not None]

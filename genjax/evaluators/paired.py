@@ -75,20 +75,26 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
 
 
 class PairedEvaluator(Evaluator):
-  """config.evals.paired: every, split ("" = data.eval_split), max_images (0 =
-  all), tile, overlap, classifier (a classifier run's workdir, or ""). Writes
-  workdir/eval/paired_<step>.json and `paired/*` rows (the method's and each
-  baseline's PSNR). With a classifier and a labelled source it also reports,
+  """config.evals.paired: every, split ("" = data.eval_split; photos also have
+  "external"), max_images (0 = all), tile, overlap, classifier (a classifier
+  run's workdir, or ""), self_ensemble (x8 test-time averaging). Writes
+  workdir/eval/paired_<step>.json (paired_<split>[_x8]_<step>.json for another
+  split or x8): the mean and spread across images and each image's metrics,
+  for the run and each baseline; and metric rows `paired/*` (the method's and
+  each baseline's mean metrics; `paired_<split>[_x8]/*` for the variants). With a classifier and a labelled source it also reports,
   for the outputs, the inputs and the targets (the bound): `accuracy`, the
   share the classifier assigns to their image's label, and `fid`, the Fréchet
   distance of its features to the targets' (target-domain realism)."""
   applies = staticmethod(lambda method: method.translate is not None)
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
-               overlap=32, classifier=""):
+               overlap=32, classifier="", self_ensemble=False):
     cfg = run.config.data
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
     self.task, self.tile, self.overlap = cfg.task, tile, overlap
+    self.self_ensemble = self_ensemble
+    cfg = ml_collections.ConfigDict(cfg.to_dict())
+    cfg.noise_std_max = 0.0  # denoisers trained on a range are scored at data.noise_std
     self.split = split or cfg.eval_split
     clean_cfg = ml_collections.ConfigDict(cfg.to_dict())
     clean_cfg.task = ""
@@ -100,6 +106,7 @@ class PairedEvaluator(Evaluator):
           "compare them with the target domain: genjax.evaluate --samples OUT_DIR "
           "--reference testB_DIR --extractor ...")
     self.labels, inputs = None, None
+    self.names = list(getattr(source, "names", []))[:max_images or None]
     targets = source.whole_images()
     if targets is None:
       examples = source.get(np.arange(len(source)))
@@ -125,17 +132,16 @@ class PairedEvaluator(Evaluator):
     self.baselines = None
 
   def _baselines(self):
-    """Per-baseline mean metrics (computed once per evaluator), and the first
-    FIGURE_IMAGES images' baseline outputs for the figure."""
+    """Per-baseline metrics of each image (computed once per evaluator), and
+    the first FIGURE_IMAGES images' baseline outputs for the figure."""
     if self.baselines is None:
-      per, self.figure_baselines = {}, []
+      self.baselines, self.figure_baselines = {}, []
       for k, (pair, target) in enumerate(zip(self.pairs, self.targets)):
         outs = baselines(self.task, pair, target.shape, self.run.config.data)
         for name, out in outs.items():
-          per.setdefault(name, []).append(image_metrics(out, target, _inside(pair)))
+          self.baselines.setdefault(name, []).append(image_metrics(out, target, _inside(pair)))
         if k < FIGURE_IMAGES:
           self.figure_baselines.append(outs)
-      self.baselines = {name: _mean(rows) for name, rows in per.items()}
     return self.baselines
 
   def _figure(self, outputs, step: int):
@@ -148,7 +154,7 @@ class PairedEvaluator(Evaluator):
       rows += [center_crop(v, FIGURE_CROP) for v in named.values()]
     h, w = min(r.shape[0] for r in rows), min(r.shape[1] for r in rows)
     tiles = np.stack([r[:h, :w] for r in rows])
-    common.save_png(os.path.join(self.workdir, "eval", f"paired_{step:06d}.png"),
+    common.save_png(self._path(step, "png"),
                     images.grid(tiles, len(columns)),
                     self.run.provenance(step, columns=columns, split=self.split,
                                         crop=FIGURE_CROP))
@@ -157,10 +163,16 @@ class PairedEvaluator(Evaluator):
     t0 = time.time()
     rows, outputs = [], []
     for pair, target in zip(self.pairs, self.targets):
-      outputs.append(images.to_uint8(self.run.translate(state, pair, self.tile, self.overlap)))
+      outputs.append(images.to_uint8(self.run.translate(
+          state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble)))
       rows.append(image_metrics(outputs[-1], target, _inside(pair)))
-    result = {"task": self.task, "method": _mean(rows), "baselines": self._baselines(),
-              "per_image": rows, "num_images": len(rows)}
+    per_baseline = self._baselines()
+    result = {"task": self.task, "split": self.split, "method": _mean(rows),
+              "method_std": _std(rows),
+              "baselines": {b: _mean(r) for b, r in per_baseline.items()},
+              "baselines_std": {b: _std(r) for b, r in per_baseline.items()},
+              "per_image": rows, "baselines_per_image": per_baseline,
+              "images": self.names, "num_images": len(rows)}
     if self.classifier is not None:
       inputs = [np.asarray(Image.fromarray(p["input"][..., 0] if p["input"].shape[-1] == 1
                                            else p["input"]).resize(t.shape[1::-1])
@@ -171,15 +183,28 @@ class PairedEvaluator(Evaluator):
                               fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        in_hole=_inside(self.pairs[0]) is not None, wall_time_s=time.time() - t0)
-    common.write_json(os.path.join(self.workdir, "eval", f"paired_{step:06d}.json"), result)
+        self_ensemble=self.self_ensemble, in_hole=_inside(self.pairs[0]) is not None,
+        wall_time_s=time.time() - t0)
+    common.write_json(self._path(step, "json"), result)
     self._figure(outputs, step)
     if self.writer:
       row = dict(result["method"])
       row.update({f"{b}_{k}": v for b, m in result["baselines"].items() for k, v in m.items()})
-      self.writer.write(step, row, prefix="paired/")
+      self.writer.write(step, row, prefix=f"paired_{self._variant}/" if self._variant
+                        else "paired/")
     return result
 
+
+  @property
+  def _variant(self) -> str:
+    """"" for the run's own evaluation, else what differs (split, x8)."""
+    parts = [self.split] if self.split != self.run.config.data.eval_split else []
+    return "_".join(parts + (["x8"] if self.self_ensemble else []))
+
+  def _path(self, step: int, ext: str) -> str:
+    """eval/paired_<step>.<ext>, or paired_<variant>_<step> for another split or x8."""
+    name = f"paired_{self._variant}_{step:06d}" if self._variant else f"paired_{step:06d}"
+    return os.path.join(self.workdir, "eval", f"{name}.{ext}")
 
   def _judge(self, sets: dict) -> dict:
     """Per image set: the classifier's accuracy against the images' labels and
@@ -211,3 +236,9 @@ def _inside(pair):
 
 def _mean(rows):
   return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def _std(rows):
+  """The spread across images (sample std; 0 for one image)."""
+  return {k: float(np.std([r[k] for r in rows], ddof=1)) if len(rows) > 1 else 0.0
+          for k in rows[0]}

@@ -11,6 +11,8 @@ tanh, whose saturation stalls an L1-driven generator, outputs are clipped
 when translating); for
 inpainting the known pixels are kept and only the hole is predicted; for
 harmonisation (a `region` field) only the region changes, its pixels seen.
+Level maps (a denoiser's `noise` std, data.noise_map) are extra input
+channels, so one model serves a range of noise levels (FFDNet).
 """
 import jax
 import jax.numpy as jnp
@@ -82,7 +84,8 @@ class Regression(common.Method):
       raise errors.InputError("Method 'regression' needs paired examples: set data.task (denoise, "
                        "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
     self.masks = tuple(k for k in ("mask", "region") if k in info.fields)
-    self.needs = ("input", "image") + self.masks
+    self.maps = tuple(k for k, f in info.fields.items() if f.kind == "level")  # noise std
+    self.needs = ("input", "image") + self.masks + self.maps
     self.out_shape = info.fields["image"].shape
     self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
     self.model = models.build(config.model, out_channels=self.out_shape[-1])
@@ -105,7 +108,7 @@ class Regression(common.Method):
     n, h, w, _ = inputs["input"].shape
     base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]),
                       self.fill)
-    return jnp.concatenate([base] + [inputs[k] for k in self.masks], -1)
+    return jnp.concatenate([base] + [inputs[k] for k in self.masks + self.maps], -1)
 
   def _predict(self, params, inputs):
     """The output image (scale x the input's size) for normalised inputs."""

@@ -6,17 +6,14 @@ import contextlib
 import dataclasses
 import json
 import os
-import platform
-import socket
 import sys
 import time
 import traceback
 from typing import Optional, Tuple
 
-import jax
 import ml_collections
 
-from genjax import evaluators, preemption, run, workdir as workdir_lib
+from genjax import evaluators, launch, preemption, run, workdir as workdir_lib
 from genjax.logging import MetricWriter
 
 CELL_FILE = "study_cell.json"  # status, final metrics, wall time, machine
@@ -75,16 +72,6 @@ def final_values(rows, keys, step: int) -> dict:
     if row.get("step") == step:
       out.update({k: row[k] for k in keys if k in row})
   return out
-
-
-def machine() -> dict:
-  cpu = platform.processor()
-  with contextlib.suppress(OSError):
-    with open("/proc/cpuinfo") as f:
-      cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
-  return {"host": socket.gethostname(), "pid": os.getpid(), "cpu": cpu, "cpu_count": os.cpu_count(),
-          "backend": jax.default_backend(), "devices": jax.device_count(),
-          "device_kind": jax.devices()[0].device_kind}
 
 
 def _evaluate_final(config, workdir: str, step: int):
@@ -155,7 +142,7 @@ def run_task(task: Task) -> dict:
       result.update(status="failed", error=f"{type(e).__name__}: {e}")
   result["elapsed_s"] = before.get("elapsed_s", 0.0) + time.time() - t0
   result["attempts"] = before.get("attempts", 0) + 1
-  result["machine"] = machine()
+  result["machine"] = launch.machine()
   path = os.path.join(task.workdir, CELL_FILE)
   with open(path + ".tmp", "w") as f:
     json.dump(result, f, indent=2)

@@ -87,7 +87,7 @@ class Study:
     cfg = config_lib.load(c.config or self.base)
     for source, overrides in (("the study's overrides", self.overrides),
                               (f"cell {cell!r}", c.overrides)):
-      apply_overrides(cfg, overrides, f"{self.name or 'study'}: {source}")
+      config_lib.apply_overrides(cfg, overrides, f"{self.name or 'study'}: {source}")
     cfg.seed = int(seed)
     config_lib.validate(cfg)
     return cfg
@@ -97,20 +97,6 @@ class Study:
     c = self.cells[cell]
     return {"config": c.config or self.base, "study": self.name, "cell": cell,
             "overrides": {**self.overrides, **c.overrides, "seed": int(seed)}}
-
-
-def apply_overrides(cfg: ml_collections.ConfigDict, overrides: dict, where: str):
-  """cfg[key] = value for dotted keys; an unknown key is an error naming it."""
-  for key, value in overrides.items():
-    node, parts = cfg, key.split(".")
-    for part in parts[:-1]:
-      if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
-        raise errors.InputError(f"{where}: unknown config key {key!r} (no section {part!r}).")
-      node = node[part]
-    if parts[-1] not in node:
-      raise errors.InputError(f"{where}: unknown config key {key!r}; the section has "
-                       f"{', '.join(sorted(node.keys()))}.")
-    node[parts[-1]] = tuple(value) if isinstance(value, list) else value
 
 
 def _fmt(value) -> str:
