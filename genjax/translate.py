@@ -33,7 +33,8 @@ def define_flags():
   flags.DEFINE_string("workdir", None, "Run directory of an image-to-image run.")
   flags.DEFINE_string("model", None, "Instead of --workdir: a released restorer (python -m "
                       "genjax.zoo list) or a folder written by python -m genjax.zoo export.")
-  flags.DEFINE_float("sigma", None, "Denoisers given the noise level (data.noise_map): the "
+  flags.DEFINE_float("sigma", None, "Denoisers given the noise level (data.noise_map, "
+                     "data.prefilter): the "
                      "inputs' noise std on the 0..255 scale (default: the run's data.noise_std).")
   flags.DEFINE_string("input", None, "Folder of input images.")
   flags.DEFINE_string("output", None, "Folder for the outputs (same file names).")
@@ -72,6 +73,16 @@ def open_translator(workdir=None, model=None, step=None):
   return workdir_lib.restore_workdir(workdir, step)[:2]
 
 
+def add_noise_inputs(r, inputs: dict, sigma: float):
+  """A denoiser's inputs beyond the image, made from `sigma` (the noise std on
+  0..255): the std map (data.noise_map) and the prefilter's output."""
+  if "noise" in r.info.fields:
+    inputs["noise"] = tasks.noise_map(inputs["input"].shape, sigma)
+  if "prefilter" in r.info.fields:
+    inputs.update(tasks.prefilter(r.config.data.prefilter, inputs["input"], sigma))
+  return inputs
+
+
 def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
                      step=None, direction="AtoB", self_ensemble=False, model=None, sigma=None):
   """Translates every image of input_dir into output_dir with a run (workdir)
@@ -79,10 +90,11 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
   r, state = open_translator(workdir, model, step)
   workdir = workdir or model
   fields = r.info.fields
-  if sigma is not None and "noise" not in fields:
+  noise_aware = "noise" in fields or "prefilter" in fields
+  if sigma is not None and not noise_aware:
     raise errors.InputError(f"--sigma: {workdir!r} takes no noise level (only denoisers "
-                            "trained with data.noise_map do); leave it out.")
-  if "noise" in fields:
+                            "trained with data.noise_map or data.prefilter do); leave it out.")
+  if noise_aware:
     sigma = r.config.data.noise_std if sigma is None else sigma
   if "input" not in fields:
     raise errors.InputError(f"{workdir!r} is a {r.config.method!r} run without an `input` field; "
@@ -110,8 +122,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
         raise errors.InputError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
-    if "noise" in fields:
-      inputs["noise"] = tasks.noise_map(inputs["input"].shape, sigma)
+    add_noise_inputs(r, inputs, sigma)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(

@@ -3,7 +3,9 @@ any image source, so restoration and translation are measurable offline.
 
 data.task: denoise (Gaussian noise, data.noise_std on 0..255, or stds drawn
 from [data.noise_std_min, data.noise_std_max]; with data.noise_map a `noise`
-field, the std map, the model's second input as in FFDNet), sr2 / sr4
+field, the std map, the model's second input as in FFDNet; with
+data.prefilter=nl_means a `prefilter` field, the non-local means of the noisy
+image), sr2 / sr4
 (bicubic down-sampling by 2 / 4: the input is smaller), deblur (Gaussian blur,
 data.blur_sigma), colorize (grey input, colour target), inpaint (holes:
 data.mask = boxes | strokes; a `mask` field, 1 = hole, and the input's pixels
@@ -60,6 +62,20 @@ def noise_map(shape, std: float) -> np.ndarray:
   return np.full(tuple(shape[:2]) + (1,), round(std), np.uint8)
 
 
+def nl_means(noisy, std: float) -> np.ndarray:
+  """scikit-image's non-local means of a uint8 HWC image with Gaussian noise
+  of `std` (0..255): h = 0.8 std, 5x5 patches, 13x13 search window (the fast
+  mode). The denoising baseline, and a denoiser's prefilter (data.prefilter)."""
+  from skimage import restoration  # scikit-image: only this filter needs it
+  f = restoration.denoise_nl_means(noisy / 255.0, h=0.8 * std / 255.0, sigma=std / 255.0,
+                                   patch_size=5, patch_distance=6, fast_mode=True,
+                                   channel_axis=-1)
+  return np.clip(np.round(f * 255), 0, 255).astype(np.uint8).reshape(noisy.shape)
+
+
+PREFILTERS = ("", "nl_means")
+
+
 @DEGRADATIONS.register("denoise")
 def denoise(x, rng, cfg):
   std = noise_std(rng, cfg)
@@ -67,7 +83,16 @@ def denoise(x, rng, cfg):
   out = {"input": np.clip(np.round(noisy), 0, 255).astype(np.uint8)}
   if cfg.get("noise_map"):
     out["noise"] = noise_map(x.shape, std)
+  out.update(prefilter(cfg.get("prefilter", ""), out["input"], std))
   return out
+
+
+def prefilter(kind: str, noisy, std: float) -> dict:
+  """{"prefilter": a classical denoiser's output} for data.prefilter=nl_means
+  (the model then learns a correction of it, seeing the noisy input too), or {}."""
+  if kind not in PREFILTERS:
+    raise errors.InputError(f"Unknown data.prefilter {kind!r}; use nl_means or \"\" (none).")
+  return {"prefilter": nl_means(noisy, std)} if kind else {}
 
 
 def _down(factor):
@@ -220,6 +245,8 @@ class PairedTask(Source):
         self.fields[key] = fields_lib.Field("mask", probe[key].shape)
     if "noise" in probe:
       self.fields["noise"] = fields_lib.Field("level", probe["noise"].shape)
+    if "prefilter" in probe:
+      self.fields["prefilter"] = fields_lib.Field("image", probe["prefilter"].shape)
 
   def __len__(self):
     return len(self.source)

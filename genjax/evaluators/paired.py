@@ -50,10 +50,7 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
   base = np.asarray(img.convert("RGB" if c == 3 else "L"), np.uint8).reshape(h, w, c)
   out = {"bicubic" if task.startswith("sr") else "input": base}
   if task == "denoise":
-    f = restoration.denoise_nl_means(base / 255.0, h=0.8 * cfg.noise_std / 255.0,
-                                     sigma=cfg.noise_std / 255.0, patch_size=5,
-                                     patch_distance=6, fast_mode=True, channel_axis=-1)
-    out["nl_means"] = np.clip(np.round(f * 255), 0, 255).astype(np.uint8)
+    out["nl_means"] = pair.get("prefilter", tasks.nl_means(base, cfg.noise_std))
   if task == "harmonize":  # Reinhard-style colour transfer: region statistics -> the rest's
     region = pair["region"][..., 0] == 1
     v = base.astype(np.float64)

@@ -12,7 +12,10 @@ when translating); for
 inpainting the known pixels are kept and only the hole is predicted; for
 harmonisation (a `region` field) only the region changes, its pixels seen.
 Level maps (a denoiser's `noise` std, data.noise_map) are extra input
-channels, so one model serves a range of noise levels (FFDNet).
+channels, so one model serves a range of noise levels (FFDNet). With a
+`prefilter` field (data.prefilter=nl_means) the base is that classical
+denoiser's output and the net, seeing the noisy input too, learns its
+correction: training starts at the filter's quality.
 """
 import jax
 import jax.numpy as jnp
@@ -85,7 +88,8 @@ class Regression(common.Method):
                        "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
     self.masks = tuple(k for k in ("mask", "region") if k in info.fields)
     self.maps = tuple(k for k, f in info.fields.items() if f.kind == "level")  # noise std
-    self.needs = ("input", "image") + self.masks + self.maps
+    self.prefiltered = "prefilter" in info.fields  # a classical denoiser's output
+    self.needs = ("input", "image") + self.masks + self.maps + ("prefilter",) * self.prefiltered
     self.out_shape = info.fields["image"].shape
     self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
     self.model = models.build(config.model, out_channels=self.out_shape[-1])
@@ -105,10 +109,15 @@ class Regression(common.Method):
     return common.init_net_state(self.model, self.tx, rng, self._net_input(batch))
 
   def _net_input(self, inputs):
-    n, h, w, _ = inputs["input"].shape
-    base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]),
-                      self.fill)
-    return jnp.concatenate([base] + [inputs[k] for k in self.masks + self.maps], -1)
+    """[base, (the input when the base is a prefilter), masks, level maps]."""
+    if self.prefiltered:
+      base, extra = inputs["prefilter"], [inputs["input"]]
+    else:
+      n, h, w, _ = inputs["input"].shape
+      base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]),
+                        self.fill)
+      extra = []
+    return jnp.concatenate([base] + extra + [inputs[k] for k in self.masks + self.maps], -1)
 
   def _predict(self, params, inputs):
     """The output image (scale x the input's size) for normalised inputs."""

@@ -122,7 +122,8 @@ def _data_card(cfg) -> dict:
                external=list(photos.EXTERNAL), augment=cfg.augment)
   if cfg.task == "denoise":
     out.update(noise_std=cfg.noise_std, noise_std_min=cfg.noise_std_min,
-               noise_std_max=cfg.noise_std_max, noise_map=cfg.noise_map)
+               noise_std_max=cfg.noise_std_max, noise_map=cfg.noise_map,
+               prefilter=cfg.prefilter)
   return out
 
 
