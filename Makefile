@@ -25,8 +25,11 @@ demo: setup
 	    --formats gif --out $(DEMO_DIR)/interpolation
 	@echo "Demo outputs in $(DEMO_DIR)/: final_grid.png, interpolation.gif, report.html, samples/, metrics.jsonl, tensorboard/, checkpoints/"
 
+# One test process per core (pytest-xdist), each test file on one process so
+# its shared fixtures are built once: most of the suite's time is XLA compiling
+# on one thread.
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
