@@ -5,7 +5,7 @@ genjax and apply with no training and no network.
   python -m genjax.zoo list                                  # models and their cards
   python -m genjax.zoo evaluate denoise --out runs/zoo_eval  # held-out + external photos
   python -m genjax.zoo build denoise [--workdir runs/zoo/denoise]   # retrain one
-  python -m genjax.zoo export --workdir runs/mine --name mine --out DIR  # any run
+  python -m genjax.zoo export --workdir runs/mine --out DIR  # any run of yours
 
 A model is a folder (genjax/zoo/<name>/ for the released ones): config.json
 and data.json of the run that trained it, params.npz (its EMA parameters,
@@ -175,5 +175,5 @@ def _train_time(workdir: str, t0: float) -> float:
   if os.path.exists(path):
     with open(path) as f:
       for line in f:
-        total += json.loads(line).get("wall_time_s", 0.0)
+        total += json.loads(line).get("wall_s", 0.0)  # end / preempted / failed events
   return total or time.time() - t0
