@@ -18,7 +18,8 @@ time), release_TASK (the recipe of the released restorer, python -m genjax.zoo
 build TASK: today the default's), smoke (tests). The denoiser is one model for
 noise stds 0-50, told the std by an input map (FFDNet; genjax.translate
 --sigma), that corrects the output of non-local means (data.prefilter),
-seeing the noisy input too; it is scored at std 25.
+seeing the noisy input too; it is scored at std 25. The inpainter likewise
+corrects biharmonic inpainting.
 Data: scikit-image's bundled photos, data.heldout (default chelsea, coffee)
 kept out of training and evaluated whole; three photos that ship with other
 packages (split "external") are evaluated at the end and never trained on.
@@ -74,8 +75,9 @@ def get_config(arg: str = "denoise"):
   # data.source has no such split: set evals.external.every=0).
   config.evals.external = config_lib.paired_eval_config(steps, split="external",
                                                         evaluator="paired")
-  if task == "inpaint":  # a residual on a smooth fill of the holes, fitted for PSNR
-    config.regression.update(fill="pushpull", loss="l2")
+  if task == "inpaint":  # a correction of biharmonic inpainting, fitted for PSNR
+    config.regression.update(fill="pushpull", loss="l2")  # the fill: without a prefilter
+    config.data.prefilter = "biharmonic"
     steps = 4000
   if variant == "long":
     config.model.widths = (48, 96, 192)

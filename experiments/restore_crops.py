@@ -8,7 +8,8 @@ what PSNR averages away (blotches in flat regions, lost texture).
 Columns: the degraded input, each baseline (non-local means, bicubic, biharmonic:
 as the task has), genjax, the clean photo; rows: the crops in CROPS. Each crop's
 PSNR is printed per column. The degradation is the paired evaluator's (fixed
-seed), so the crops are parts of the images scored in eval/paired_external_*.json.
+seed), so the crops are parts of the images scored in eval/paired_external_*.json;
+for inpainting and harmonisation PSNR counts the hole or region, as there.
 """
 import tempfile
 
@@ -41,7 +42,10 @@ def crops(run, state, self_ensemble: bool = False):
     columns = list(outs)
     cut = lambda x: x[top:top + side, left:left + side]
     rows += [cut(v) for v in outs.values()]
-    psnrs.append({c: paired.image_metrics(cut(v), cut(target))["psnr"]
+    hole = paired.inside(pair)  # inpainting / harmonisation: the hole or region's pixels
+    hole = None if hole is None else cut(hole)
+    psnrs.append({c: (paired.image_metrics(cut(v), cut(target), hole)["psnr"]
+                      if hole is None or hole.any() else float("nan"))  # none in this crop
                   for c, v in outs.items() if c != "target"})
   return rows, columns, psnrs
 

@@ -70,7 +70,7 @@ def _data_defaults() -> ml_collections.ConfigDict:
       noise_std_min=0.0,    # denoise: with noise_std_max > 0, training draws each example's
       noise_std_max=0.0,    #   std uniformly from [min, max]; evaluation keeps noise_std
       noise_map=False,      # denoise: give the model the noise std as an input map (FFDNet)
-      prefilter="",         # denoise: "nl_means": the model corrects non-local means' output
+      prefilter="",         # the model corrects a classical output: "nl_means" (denoise), "biharmonic" (inpaint)
       blur_sigma=2.0,       # deblur: Gaussian blur radius in pixels
       mask="boxes",         # inpaint / harmonize: boxes | strokes | folder (data.mask_path)
       mask_path="",         # mask="folder": a folder of mask images, white = hole

@@ -34,8 +34,8 @@ def define_flags():
   flags.DEFINE_string("model", None, "Instead of --workdir: a released restorer (python -m "
                       "genjax.zoo list) or a folder written by python -m genjax.zoo export.")
   flags.DEFINE_float("sigma", None, "Denoisers given the noise level (data.noise_map, "
-                     "data.prefilter): the "
-                     "inputs' noise std on the 0..255 scale (default: the run's data.noise_std).")
+                     "data.prefilter=nl_means): the inputs' noise std on the 0..255 scale "
+                     "(default: the run's data.noise_std).")
   flags.DEFINE_string("input", None, "Folder of input images.")
   flags.DEFINE_string("output", None, "Folder for the outputs (same file names).")
   flags.DEFINE_string("mask", None, "Folder of masks (inpainting: white = hole; harmonisation: "
@@ -73,13 +73,16 @@ def open_translator(workdir=None, model=None, step=None):
   return workdir_lib.restore_workdir(workdir, step)[:2]
 
 
-def add_noise_inputs(r, inputs: dict, sigma: float):
-  """A denoiser's inputs beyond the image, made from `sigma` (the noise std on
-  0..255): the std map (data.noise_map) and the prefilter's output."""
+def add_task_inputs(r, inputs: dict, sigma: float = None):
+  """A restorer's inputs beyond the image (and mask), made from them: a
+  denoiser's std map (data.noise_map) for the noise std `sigma` (0..255) and
+  the output of its classical prefilter (data.prefilter: non-local means at
+  `sigma`, or the biharmonic fill of an inpainter's holes)."""
   if "noise" in r.info.fields:
     inputs["noise"] = tasks.noise_map(inputs["input"].shape, sigma)
   if "prefilter" in r.info.fields:
-    inputs.update(tasks.prefilter(r.config.data.prefilter, inputs["input"], sigma))
+    inputs.update(tasks.prefilter(r.config.data.prefilter, inputs, sigma,
+                                  r.config.data.task))
   return inputs
 
 
@@ -90,10 +93,11 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
   r, state = open_translator(workdir, model, step)
   workdir = workdir or model
   fields = r.info.fields
-  noise_aware = "noise" in fields or "prefilter" in fields
+  noise_aware = r.config.data.get("task") == "denoise" and ("noise" in fields
+                                                            or "prefilter" in fields)
   if sigma is not None and not noise_aware:
     raise errors.InputError(f"--sigma: {workdir!r} takes no noise level (only denoisers "
-                            "trained with data.noise_map or data.prefilter do); leave it out.")
+                            "trained with data.noise_map or data.prefilter=nl_means do); leave it out.")
   if noise_aware:
     sigma = r.config.data.noise_std if sigma is None else sigma
   if "input" not in fields:
@@ -122,7 +126,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
         raise errors.InputError(f"Mask {path!r} is {mask.shape[1]}x{mask.shape[0]}, its image "
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
-    add_noise_inputs(r, inputs, sigma)
+    add_task_inputs(r, inputs, sigma)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(

@@ -14,10 +14,16 @@ from genjax import config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logging.set_verbosity(logging.WARNING)
-# Tests compile the same smoke programs many times: share compiled executables
-# (in a folder removed when the session exits).
-_XLA_CACHE = tempfile.TemporaryDirectory(prefix="genjax-xla-")
-jax.config.update("jax_compilation_cache_dir", _XLA_CACHE.name)
+# Tests compile the same smoke programs many times, in this process, in the
+# other test processes (pytest-xdist's workers inherit the environment) and in
+# the programs tests start: they all share one cache of compiled executables,
+# a folder made by the first process (pytest's own) and removed when it exits.
+if "GENJAX_TEST_XLA_CACHE" not in os.environ:
+  _XLA_CACHE = tempfile.TemporaryDirectory(prefix="genjax-xla-")
+  os.environ.update(GENJAX_TEST_XLA_CACHE=_XLA_CACHE.name,
+                    JAX_COMPILATION_CACHE_DIR=_XLA_CACHE.name,
+                    JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.3")
+jax.config.update("jax_compilation_cache_dir", os.environ["GENJAX_TEST_XLA_CACHE"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 
@@ -33,6 +39,22 @@ def smoke(name, overrides=None, **train):
   cfg.update_from_flattened_dict(overrides or {})
   cfg.train.update(train)
   return cfg
+
+
+def train_preempted(config, workdir: str, step: int):
+  """Trains config in workdir as a run preempted (SIGTERM) after `step`: it
+  saves and stops there, and the same config resumes it. The programs are the
+  full run's (a shorter train.num_steps would change a decaying schedule's)."""
+  from unittest import mock
+  from genjax import preemption, run
+  should_stop = preemption.Preemption.should_stop
+  def stop_at(self, s):
+    if s >= step and self.requested is None:
+      self.requested = "SIGTERM"
+    return should_stop(self, s)
+  with mock.patch.object(preemption.Preemption, "should_stop", stop_at):
+    with pytest.raises(preemption.Preempted, match=f"saved step {step} "):
+      run.train_and_evaluate(config, workdir)
 
 
 def assert_trees_close(a, b, **kw):

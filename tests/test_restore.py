@@ -3,6 +3,7 @@ to end (train, resume, translate folders of any size and mode, evaluate)."""
 import json
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from genjax import config_lib, data, evaluate, images, run, translate, workdir, 
 from genjax.data import photos, tasks
 from genjax.methods import regression
 from experiments import restore_crops
-from tests.conftest import ROOT, assert_trees_close, load_config, run_module
+from tests.conftest import ROOT, assert_trees_close, load_config, run_module, train_preempted
 
 
 def task_config(task, **extra):
@@ -156,14 +157,10 @@ def trained(tmp_path_factory):
 
 
 def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
-  def config(steps):  # a constant rate: a cosine's length is train.num_steps (test_schedules
-    cfg = smoke(num_steps=steps)  # resumes a decay mid-way)
-    cfg.optim.schedule = "constant"
-    return cfg
-  straight = run.train_and_evaluate(config(4), str(tmp_path / "a"))
+  straight = run.train_and_evaluate(smoke(), str(tmp_path / "a"))
   wd = str(tmp_path / "b")
-  run.train_and_evaluate(config(2), wd)
-  resumed = run.train_and_evaluate(config(4), wd)
+  train_preempted(smoke(), wd, 2)
+  resumed = run.train_and_evaluate(smoke(), wd)
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
   result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
   assert result["num_images"] == 2 and set(result["baselines"]) == {"input", "nl_means"}
@@ -198,49 +195,55 @@ def test_translate_cli_handles_any_size_and_mode(task, trained, tmp_path):
     with Image.open(dst / name) as out:
       assert out.size == (w * factor, h * factor) and out.mode == "RGB"
   if masked:
-    missing = run_module(args)
-    assert missing.returncode != 0 and "--mask" in missing.stderr
+    with pytest.raises(ValueError, match="--mask"):
+      translate.translate_folder(wd, str(src), str(tmp_path / "x"))
   if task == "sr2":  # the x8 self-ensemble: 8 passes, each output turned back
-    ensembled = run_module(args + ["--self_ensemble", "--output", str(tmp_path / "x8")])
-    assert ensembled.returncode == 0, ensembled.stderr[-3000:]
+    translate.translate_folder(wd, str(src), str(tmp_path / "x8"), tile=64, overlap=8,
+                               self_ensemble=True)
     with Image.open(tmp_path / "x8" / "grey.png") as a, Image.open(dst / "grey.png") as b:
       assert a.size == b.size and 0 < np.abs(np.asarray(a, float) - np.asarray(b, float)).max()
 
 
 def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():
+  fill = jax.jit(regression.pushpull_fill)  # one program for the three fills below
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.uniform(-1, 1, (2, 37, 50, 3)), jnp.float32)
   known = jnp.ones((2, 37, 50, 1)).at[:, 10:20, 5:30].set(0.0)
-  f = regression.pushpull_fill(x, known)
+  f = fill(x, known)
   np.testing.assert_allclose(f * known, x * known, atol=1e-6)
   assert float(f.min()) >= -1 - 1e-6 and float(f.max()) <= 1 + 1e-6  # a convex blend
-  ramp = jnp.broadcast_to(jnp.linspace(-1, 1, 50)[None, None, :, None], (1, 37, 50, 1))
-  g = regression.pushpull_fill(ramp, known[:1])
+  ramp = jnp.broadcast_to(jnp.linspace(-1, 1, 50)[None, None, :, None], x.shape)
+  g = fill(ramp, known)
   hole = np.asarray(known[0, ..., 0]) == 0
   assert np.abs(np.asarray(g - ramp)[0, ..., 0][hole]).mean() < 0.15  # close to the ramp
-  np.testing.assert_allclose(regression.pushpull_fill(jnp.full_like(x, 0.3), known), 0.3,
-                             atol=1e-6)
+  np.testing.assert_allclose(fill(jnp.full_like(x, 0.3), known), 0.3, atol=1e-6)
 
 
-@pytest.mark.parametrize("fill", ["grey", "pushpull"])
-def test_pixels_under_the_hole_are_ignored(fill, trained, tmp_path):
+@pytest.mark.parametrize("prefilter", ["", "biharmonic"])
+def test_pixels_under_the_hole_are_ignored(prefilter, trained, tmp_path):
+  """With a grey fill, and as a correction of biharmonic inpainting (which
+  starts at that baseline's quality)."""
   cfg = smoke("inpaint")
-  assert cfg.regression.fill == "grey"  # the smoke's; trained("inpaint") is that run
-  wd = trained("inpaint") if fill == "grey" else str(tmp_path / "inpaint")
-  if fill != "grey":
-    cfg.regression.fill = fill
+  assert cfg.regression.fill == "grey" and not cfg.data.prefilter  # trained("inpaint")'s
+  wd = trained("inpaint") if not prefilter else str(tmp_path / "inpaint")
+  if prefilter:
+    cfg.data.prefilter = prefilter
     run.train_and_evaluate(cfg, wd)
+    result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
+    assert abs(result["method"]["psnr"] - result["baselines"]["biharmonic"]["psnr"]) < 1.0
   r, state, _ = workdir.restore_workdir(wd)
   rng = np.random.default_rng(0)
   x = rng.integers(0, 255, (40, 40, 3), np.uint8)
   mask = np.zeros((40, 40, 1), np.uint8)
   mask[10:25, 5:30] = 1
   other = np.where(mask == 1, rng.integers(0, 255, x.shape, np.uint8), x)
-  a = r.translate(state, {"input": x, "mask": mask})
-  b = r.translate(state, {"input": other, "mask": mask})
+  a, b = (r.translate(state, translate.add_task_inputs(r, {"input": v, "mask": mask}))
+          for v in (x, other))
   np.testing.assert_allclose(a, b, atol=1e-6)
   # known pixels are kept as given
   np.testing.assert_allclose(images.to_uint8(a)[mask[..., 0] == 0], x[mask[..., 0] == 0], atol=1)
+  with pytest.raises(ValueError, match="data.prefilter='biharmonic' does not apply"):
+    data.build_source(task_config("denoise", prefilter="biharmonic"), "train")
 
 
 def test_regression_without_a_paired_task_is_a_clear_error(tmp_path):
@@ -335,7 +338,7 @@ def test_released_model_build_translate_and_external_evaluation(tmp_path, monkey
     assert proc.returncode == 0, proc.stderr[-3000:]
     outs[sigma] = np.asarray(Image.open(out / sigma / "a.png"), float)
   assert outs["5"].shape == x.shape and np.abs(outs["5"] - outs["50"]).max() > 0
-  direct = images.to_uint8(r.translate(loaded, translate.add_noise_inputs(r, {"input": x}, 5)))
+  direct = images.to_uint8(r.translate(loaded, translate.add_task_inputs(r, {"input": x}, 5)))
   np.testing.assert_array_equal(direct, outs["5"])
   with pytest.raises(ValueError, match="--workdir.*--model"):
     translate.open_translator(wd, model)
@@ -369,7 +372,10 @@ def test_released_restorers_load_with_complete_cards():
     r, state, loaded_card = zoo.load(name)
     assert loaded_card == card and int(state.step) == card["step"]
   x = np.random.default_rng(0).integers(0, 255, (24, 40, 3), np.uint8)
-  r, state, card = zoo.load(names[0])
-  inputs = translate.add_noise_inputs(
-      r, {"input": x[:24 // r.method.scale, :40 // r.method.scale]}, sigma=25.0)
-  assert r.translate(state, inputs).shape == (24, 40, 3)
+  for name in names:  # each applies to an image of another size
+    r, state, _ = zoo.load(name)
+    inputs = {"input": x[:24 // r.method.scale, :40 // r.method.scale]}
+    if "mask" in r.info.fields:
+      inputs["mask"] = tasks.hole_mask(24, 40, np.random.default_rng(0))
+    out = r.translate(state, translate.add_task_inputs(r, inputs, sigma=25.0))
+    assert out.shape == (24, 40, 3)

@@ -5,16 +5,17 @@ data.task: denoise (Gaussian noise, data.noise_std on 0..255, or stds drawn
 from [data.noise_std_min, data.noise_std_max]; with data.noise_map a `noise`
 field, the std map, the model's second input as in FFDNet; with
 data.prefilter=nl_means a `prefilter` field, the non-local means of the noisy
-image), sr2 / sr4
-(bicubic down-sampling by 2 / 4: the input is smaller), deblur (Gaussian blur,
-data.blur_sigma), colorize (grey input, colour target), inpaint (holes:
-data.mask = boxes | strokes; a `mask` field, 1 = hole, and the input's pixels
-under the hole set to grey), harmonize (composition: a region, data.mask =
-boxes | strokes, given another colour cast, as when pasted from another photo;
-a `region` field, 1 = the pasted region, whose pixels stay in the input),
-edges (the image's outlines, white on black: edges -> image translation such
-as edges2digits), thin2thick (the image -> its strokes dilated: a known
-mapping for unpaired translation, data.unpaired). The degradation of example
+image), sr2 / sr4 (bicubic down-sampling by 2 / 4: the input is smaller),
+deblur (Gaussian blur, data.blur_sigma), colorize (grey input, colour
+target), inpaint (holes: data.mask = boxes | strokes; a `mask` field, 1 =
+hole, and the input's pixels under the hole set to grey; with
+data.prefilter=biharmonic a `prefilter` field, the holes filled by biharmonic
+inpainting), harmonize (composition: a region, data.mask = boxes | strokes,
+given another colour cast, as when pasted from another photo; a `region`
+field, 1 = the pasted region, whose pixels stay in the input), edges (the
+image's outlines, white on black: edges -> image translation such as
+edges2digits), thin2thick (the image -> its strokes dilated: a known mapping
+for unpaired translation, data.unpaired). The degradation of example
 i is seeded by i alone, so the batch at step s stays a pure function of
 (seed, s).
 """
@@ -73,9 +74,6 @@ def nl_means(noisy, std: float) -> np.ndarray:
   return np.clip(np.round(f * 255), 0, 255).astype(np.uint8).reshape(noisy.shape)
 
 
-PREFILTERS = ("", "nl_means")
-
-
 @DEGRADATIONS.register("denoise")
 def denoise(x, rng, cfg):
   std = noise_std(rng, cfg)
@@ -83,16 +81,40 @@ def denoise(x, rng, cfg):
   out = {"input": np.clip(np.round(noisy), 0, 255).astype(np.uint8)}
   if cfg.get("noise_map"):
     out["noise"] = noise_map(x.shape, std)
-  out.update(prefilter(cfg.get("prefilter", ""), out["input"], std))
+  out.update(prefilter(cfg.get("prefilter", ""), out, std, task="denoise"))
   return out
 
 
-def prefilter(kind: str, noisy, std: float) -> dict:
-  """{"prefilter": a classical denoiser's output} for data.prefilter=nl_means
-  (the model then learns a correction of it, seeing the noisy input too), or {}."""
-  if kind not in PREFILTERS:
-    raise errors.InputError(f"Unknown data.prefilter {kind!r}; use nl_means or \"\" (none).")
-  return {"prefilter": nl_means(noisy, std)} if kind else {}
+def biharmonic(damaged, mask) -> np.ndarray:
+  """scikit-image's biharmonic inpainting of a uint8 HWC image's holes (mask
+  (h, w, 1), 1 = hole). The inpainting baseline, and an inpainter's prefilter."""
+  from skimage import restoration  # scikit-image: only this filter needs it
+  hole = mask[..., 0] == 1
+  if not hole.any():
+    return damaged.copy()
+  f = restoration.inpaint_biharmonic(damaged / 255.0, hole, channel_axis=-1)
+  return np.clip(np.round(f * 255), 0, 255).astype(np.uint8).reshape(damaged.shape)
+
+
+# data.prefilter -> (the task it serves, its output from the task's inputs):
+# the model then learns a correction of that classical output, seeing the input too.
+PREFILTERS = {"nl_means": ("denoise", lambda inputs, std: nl_means(inputs["input"], std)),
+              "biharmonic": ("inpaint", lambda inputs, std: biharmonic(inputs["input"],
+                                                                       inputs["mask"]))}
+
+
+def check_prefilter(kind: str, task: str):
+  if kind and (kind not in PREFILTERS or PREFILTERS[kind][0] != task):
+    fits = ", ".join(f"{k} (data.task={t})" for k, (t, _) in PREFILTERS.items())
+    raise errors.InputError(f"data.prefilter={kind!r} does not apply to data.task={task!r}; "
+                            f"use \"\" (none) or one of {fits}.")
+
+
+def prefilter(kind: str, inputs: dict, std: float, task: str) -> dict:
+  """{"prefilter": a classical restorer's output} for data.prefilter=kind from
+  a task's inputs (`std`: the noise std of a denoiser's input), or {}."""
+  check_prefilter(kind, task)
+  return {"prefilter": PREFILTERS[kind][1](inputs, std)} if kind else {}
 
 
 def _down(factor):
@@ -205,7 +227,9 @@ def _mask(x, rng, cfg):
 @DEGRADATIONS.register("inpaint")
 def inpaint(x, rng, cfg):
   mask = _mask(x, rng, cfg)
-  return {"input": np.where(mask == 1, np.uint8(128), x), "mask": mask}
+  out = {"input": np.where(mask == 1, np.uint8(128), x), "mask": mask}
+  out.update(prefilter(cfg.get("prefilter", ""), out, 0.0, task="inpaint"))
+  return out
 
 
 @DEGRADATIONS.register("harmonize")
@@ -234,6 +258,7 @@ class PairedTask(Source):
     self.source, self.cfg, self.task = source, cfg, cfg.task
     self.class_names, self.counts = source.class_names, source.counts
     self.decodes = source.decodes
+    check_prefilter(cfg.get("prefilter", ""), self.task)
     target = source.fields["image"]
     probe = degrade(self.task, np.zeros(target.shape, np.uint8), np.random.default_rng(0), cfg)
     self.fields = dict(source.fields)

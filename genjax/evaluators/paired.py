@@ -41,7 +41,6 @@ def image_metrics(out, target, mask=None) -> dict:
 
 def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
   """name -> uint8 output of each training-free baseline for one image."""
-  from skimage import restoration  # scikit-image: only the baselines need it
   x = pair["input"]
   h, w, c = target_shape
   img = Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
@@ -64,12 +63,13 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
     hole = pair["mask"][..., 0] == 1
     fill = base.copy()
     fill[hole] = np.round(base[~hole].mean(0)).astype(np.uint8)
-    f = restoration.inpaint_biharmonic(base / 255.0, hole, channel_axis=-1)
     pp = pushpull_fill(jnp.asarray(base[None] / 127.5 - 1.0, jnp.float32),
                        jnp.asarray(~hole[None, ..., None], jnp.float32))[0]
     out = {"mean_fill": fill,
            "pushpull": np.clip(np.round((np.asarray(pp) + 1.0) * 127.5), 0, 255).astype(np.uint8),
-           "biharmonic": np.clip(np.round(f * 255), 0, 255).astype(np.uint8)}
+           # an inpainter's prefilter is this baseline already (tasks.biharmonic)
+           "biharmonic": (pair["prefilter"] if "prefilter" in pair
+                          else tasks.biharmonic(base, pair["mask"]))}
   return out
 
 
@@ -138,7 +138,7 @@ class PairedEvaluator(Evaluator):
       for k, (pair, target) in enumerate(zip(self.pairs, self.targets)):
         outs = baselines(self.task, pair, target.shape, self.run.config.data)
         for name, out in outs.items():
-          self.baselines.setdefault(name, []).append(image_metrics(out, target, _inside(pair)))
+          self.baselines.setdefault(name, []).append(image_metrics(out, target, inside(pair)))
         if k < FIGURE_IMAGES:
           self.figure_baselines.append(outs)
     return self.baselines
@@ -164,7 +164,7 @@ class PairedEvaluator(Evaluator):
     for pair, target in zip(self.pairs, self.targets):
       outputs.append(images.to_uint8(self.run.translate(
           state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble)))
-      rows.append(image_metrics(outputs[-1], target, _inside(pair)))
+      rows.append(image_metrics(outputs[-1], target, inside(pair)))
     per_baseline = self._baselines()
     result = {"task": self.task, "split": self.split, "method": _mean(rows),
               "method_std": _std(rows),
@@ -182,7 +182,7 @@ class PairedEvaluator(Evaluator):
                               fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        self_ensemble=self.self_ensemble, in_hole=_inside(self.pairs[0]) is not None,
+        self_ensemble=self.self_ensemble, in_hole=inside(self.pairs[0]) is not None,
         wall_time_s=time.time() - t0)
     common.write_json(self._path(step, "json"), result)
     self._figure(outputs, step)
@@ -228,7 +228,7 @@ def center_crop(image, side: int):
   return image[y:y + side, x:x + side]
 
 
-def _inside(pair):
+def inside(pair):
   """The pixels a task's metrics count: the hole or pasted region, or None (all)."""
   return pair.get("mask", pair.get("region"))
 

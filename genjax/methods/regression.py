@@ -13,9 +13,10 @@ inpainting the known pixels are kept and only the hole is predicted; for
 harmonisation (a `region` field) only the region changes, its pixels seen.
 Level maps (a denoiser's `noise` std, data.noise_map) are extra input
 channels, so one model serves a range of noise levels (FFDNet). With a
-`prefilter` field (data.prefilter=nl_means) the base is that classical
-denoiser's output and the net, seeing the noisy input too, learns its
-correction: training starts at the filter's quality.
+`prefilter` field (data.prefilter=nl_means for denoising, biharmonic for
+inpainting) the base is that classical restorer's output and the net, seeing
+the degraded input too, learns its correction: training starts at the
+filter's quality.
 """
 import jax
 import jax.numpy as jnp
@@ -88,7 +89,7 @@ class Regression(common.Method):
                        "sr2, sr4, deblur, colorize, inpaint) or a paired source.")
     self.masks = tuple(k for k in ("mask", "region") if k in info.fields)
     self.maps = tuple(k for k, f in info.fields.items() if f.kind == "level")  # noise std
-    self.prefiltered = "prefilter" in info.fields  # a classical denoiser's output
+    self.prefiltered = "prefilter" in info.fields  # a classical restorer's output
     self.needs = ("input", "image") + self.masks + self.maps + ("prefilter",) * self.prefiltered
     self.out_shape = info.fields["image"].shape
     self.scale = self.out_shape[0] // info.fields["input"].shape[0]  # sr: 2 or 4
@@ -110,8 +111,8 @@ class Regression(common.Method):
 
   def _net_input(self, inputs):
     """[base, (the input when the base is a prefilter), masks, level maps]."""
-    if self.prefiltered:
-      base, extra = inputs["prefilter"], [inputs["input"]]
+    if self.prefiltered:  # the degraded input beside it, its holes ignored as in base_image
+      base, extra = inputs["prefilter"], [base_image(inputs, inputs["input"].shape)]
     else:
       n, h, w, _ = inputs["input"].shape
       base = base_image(inputs, (n, h * self.scale, w * self.scale, self.out_shape[-1]),

@@ -1,0 +1,28 @@
+"""The default denoiser (configs/restore.py:denoise) with the held-out photos
+rotated: four folds of two photos each kept out of training (a stereo pair
+together, so neither half is seen), one seed, 1,500 steps each (30% of the
+default's length). Each fold's held-out photos, and the three external ones
+that no fold trains on, are scored against non-local means: whether the
+learned correction's gain holds for whichever photos are held out.
+
+  python -m experiments.study --study experiments/studies/restore_folds.py
+"""
+from genjax.studies import Study
+
+FOLDS = {"chelsea_coffee": "chelsea,coffee",  # the default held-out pair
+         "astronaut_camera": "astronaut,camera",
+         "motorcycles": "motorcycle_left,motorcycle_right",
+         "rocket_coins": "rocket,coins"}
+
+
+def get_study():
+  return Study(
+      base="configs/restore.py:denoise",
+      cells={name: {"data.heldout": heldout} for name, heldout in FOLDS.items()},
+      seeds=(0,),
+      baseline="chelsea_coffee",
+      overrides={"train.num_steps": 1500, "evals.paired.every": 1500,
+                 "evals.external.every": 1500, "evals.heldout.every": 1500},
+      metrics={"paired/psnr": "higher", "paired/nl_means_psnr": "higher",
+               "paired_external/psnr": "higher", "paired_external/nl_means_psnr": "higher"},
+      curves=("train/loss", "train/psnr"))
