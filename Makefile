@@ -27,9 +27,10 @@ demo: setup
 
 # One test process per core (pytest-xdist), each test file on one process so
 # its shared fixtures are built once: most of the suite's time is XLA compiling
-# on one thread.
+# on one thread. Files go out in collection order, the slowest first
+# (tests/conftest.py: SLOW_FILES).
 test: setup
-	$(PY) -m pytest -q -n auto --dist loadfile tests
+	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder tests
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -27,6 +27,22 @@ jax.config.update("jax_compilation_cache_dir", os.environ["GENJAX_TEST_XLA_CACHE
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 
+# The test files that take longest (seconds of XLA compiling and training),
+# longest first: pytest-xdist hands whole files to its processes in collection
+# order (make test: --dist loadfile --no-loadscope-reorder), so these start
+# first and the light files fill in at the end, instead of one long file
+# running alone at the end while the other processes idle.
+SLOW_FILES = ("test_translation", "test_conditional", "test_restore", "test_studies",
+              "test_faults", "test_train", "test_evaluate", "test_multidevice",
+              "test_multihost", "test_pipeline", "test_schedules", "test_precision")
+
+
+def pytest_collection_modifyitems(session, config, items):
+  del session, config
+  rank = {name: i for i, name in enumerate(SLOW_FILES)}
+  items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: order kept within
+
+
 def load_config(name: str, arg: str):
   """configs/<name>.py:get_config(arg), loaded the way config_flags loads it."""
   return config_lib.load(os.path.join(ROOT, "configs", f"{name}.py") + f":{arg}")
