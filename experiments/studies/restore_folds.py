@@ -3,7 +3,12 @@ rotated: four folds of two photos each kept out of training (a stereo pair
 together, so neither half is seen), one seed, 1,500 steps each (30% of the
 default's length). Each fold's held-out photos, and the three external ones
 that no fold trains on, are scored against non-local means: whether the
-learned correction's gain holds for whichever photos are held out.
+learned correction's gain holds for whichever photos are held out. Result
+(experiments/studies/results/restore_folds): over the 8 held-out photos
++1.39 dB over non-local means on average (std 0.64; from +0.01 on the rocket,
+whose sky and smoke non-local means already smooths well, to +2.01 on the
+astronaut), and +1.04 to +1.28 dB on the external photos whichever fold
+trained.
 
   python -m experiments.study --study experiments/studies/restore_folds.py
 """
