@@ -1,8 +1,6 @@
 """Learning-rate schedules: values against hand-computed ones, the schedule in
 the checkpointed optimizer state (a run resumed mid-decay continues exactly),
 and its effect on training."""
-import os
-import shutil
 
 import jax
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 
 from genjax import config_lib, run
 from genjax.methods import common
-from tests.conftest import assert_trees_close, smoke
+from tests.conftest import assert_trees_close, smoke, train_preempted
 
 
 def lr_at(cfg, num_steps, counts, updates_per_step=1):
@@ -53,8 +51,7 @@ def test_a_run_resumed_mid_decay_continues_exactly(name, overrides, tmp_path):
   cfg = smoke(name, overrides, num_steps=4, checkpoint_every=2, log_every=1)
   straight = run.train_and_evaluate(cfg, str(tmp_path / "a"))
   wd = str(tmp_path / "b")
-  run.train_and_evaluate(cfg, wd)
-  shutil.rmtree(os.path.join(wd, "checkpoints", "4"))  # as if preempted after step 2
+  train_preempted(cfg, wd, 2)
   resumed = run.train_and_evaluate(cfg, wd)
   assert int(resumed.step) == 4
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
