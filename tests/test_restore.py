@@ -308,22 +308,28 @@ def test_restore_variants_and_their_errors():
 
 def test_released_model_build_translate_and_external_evaluation(tmp_path, monkeypatch):
   """A denoiser with a noise map, built by genjax.zoo from its recipe (the
-  smoke here): a model folder with a card that holds its evaluation, loaded
+  smoke here): a model folder named for the model wherever it is written,
+  with a card that holds its evaluation, plain and x8, loaded
   with no workdir, applied by genjax.translate --model with --sigma, and
   evaluated on the external photos with per-image rows and spread."""
   recipe = os.path.join(ROOT, "configs", "restore.py:smoke")
   monkeypatch.setitem(zoo.RECIPES, "denoise", recipe)
   wd, model = str(tmp_path / "run"), str(tmp_path / "model")
   zoo.build("denoise", wd, model, {"data.noise_std_max": 50.0, "data.noise_map": True,
-                                   "data.prefilter": "nl_means"})
+                                   "data.prefilter": "nl_means"}, self_ensemble=True)
   card = json.load(open(os.path.join(model, "card.json")))
-  assert card["step"] == 4 and card["data"]["noise_std_max"] == 50.0
+  assert card["name"] == "denoise" and card["step"] == 4 and card["data"]["noise_std_max"] == 50.0
   assert card["data"]["heldout"] == ["chelsea", "coffee"] and card["recipe"] == recipe
   ext = card["evaluation"]["external"]
   assert ext["images"] == list(photos.EXTERNAL) and set(ext["baselines"]) == {"input", "nl_means"}
   # a correction of non-local means (data.prefilter) starts at its quality
   assert abs(ext["method"]["psnr"] - ext["baselines"]["nl_means"]["psnr"]) < 1.0
   assert card["evaluation"]["test"]["images"] == ["chelsea", "coffee"]
+  for split, ev in card["evaluation_x8"].items():  # 8 passes of an all but untrained net
+    plain = card["evaluation"][split]
+    assert ev["images"] == plain["images"] and ev["baselines"] == plain["baselines"]
+    assert ev["method"]["psnr"] != plain["method"]["psnr"]
+    assert abs(ev["method"]["psnr"] - plain["method"]["psnr"]) < 0.2
   _, state, _ = workdir.restore_workdir(wd)
   r, loaded, _ = zoo.load(model)
   assert_trees_close(loaded.ema_params, state.ema_params, rtol=2e-3, atol=1e-4)  # float16
@@ -363,7 +369,8 @@ def test_released_restorers_load_with_complete_cards():
     pytest.skip("no released restorers in this checkout (python -m genjax.zoo build NAME)")
   for name in names:
     card = json.load(open(os.path.join(zoo.folder_of(name), zoo.CARD_FILE)))
-    assert card["recipe"] == zoo.RECIPES[name] and card["train_wall_time_s"] > 0
+    assert card["name"] == name and card["recipe"] == zoo.RECIPES[name]
+    assert card["train_wall_time_s"] > 0
     assert card["data"]["trained_on"] and not set(card["data"]["trained_on"]) & set(
         card["data"]["heldout"] + card["data"]["external"])
     for split in zoo.EVAL_SPLITS:

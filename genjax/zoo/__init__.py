@@ -87,19 +87,20 @@ def load(model: str):
   return run, state.replace(ema_params=ema, step=step), card
 
 
-def export(workdir: str, out: str, step=None, extra: dict = None) -> str:
+def export(workdir: str, out: str, step=None, extra: dict = None, name: str = "") -> str:
   """Writes a run's (latest or given) EMA parameters as a model folder `out`:
-  config.json, data.json, params.npz (float16) and card.json. Returns out."""
+  config.json, data.json, params.npz (float16) and card.json, whose name is
+  `name` (default: out's folder name). Returns out."""
   run, state, meta = workdir_lib.restore_workdir(workdir, step)
   if run.method.translate is None:
     raise errors.InputError(f"{workdir!r} is a {run.config.method!r} run: only image-to-image "
                             "runs (genjax.translate) can be exported as restorers.")
   os.makedirs(out, exist_ok=True)
-  for name in (workdir_lib.CONFIG_FILE, workdir_lib.DATA_FILE):
-    shutil.copyfile(os.path.join(workdir, name), os.path.join(out, name))
+  for file in (workdir_lib.CONFIG_FILE, workdir_lib.DATA_FILE):
+    shutil.copyfile(os.path.join(workdir, file), os.path.join(out, file))
   params = {k: v.astype(np.float16) for k, v in _flat(state.ema_params).items()}
   np.savez_compressed(os.path.join(out, PARAMS_FILE), **params)
-  card = {"name": os.path.basename(os.path.normpath(out)), "task": run.config.data.task,
+  card = {"name": name or os.path.basename(os.path.normpath(out)), "task": run.config.data.task,
           "step": int(meta["step"]), "config_hash": run.hash,
           "parameters": int(sum(v.size for v in params.values())), "stored_as": "float16",
           "data": _data_card(run.config.data), "genjax_version": genjax.__version__,
@@ -140,10 +141,13 @@ def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool =
   return out
 
 
-def build(name: str, workdir: str, out: str = "", overrides: dict = None) -> str:
-  """Trains the recipe RECIPES[name] in workdir (resuming), exports it to `out`
-  (default: the released folder genjax/zoo/<name>), evaluates the exported
-  parameters on EVAL_SPLITS and records it all in the card."""
+def build(name: str, workdir: str, out: str = "", overrides: dict = None,
+          self_ensemble: bool = False) -> str:
+  """Trains the recipe RECIPES[name] in workdir (resuming), exports it as the
+  model `name` to `out` (default: the released folder genjax/zoo/<name>;
+  built elsewhere, the folder can be copied there unchanged), evaluates the exported
+  parameters on EVAL_SPLITS, and with the x8 self-ensemble too where asked
+  (the card's evaluation_x8), and records it all in the card."""
   if name not in RECIPES:
     raise errors.InputError(f"Unknown released model {name!r}; choose one of "
                             f"{', '.join(RECIPES)}.")
@@ -156,13 +160,14 @@ def build(name: str, workdir: str, out: str = "", overrides: dict = None) -> str
   out = out or os.path.join(ZOO_DIR, name)
   export(workdir, out, extra={"recipe": recipe, "overrides": overrides or {},
                               "train_wall_time_s": round(_train_time(workdir, t0)),
-                              "machine": launch.machine()})
+                              "machine": launch.machine()}, name=name)
   with open(os.path.join(out, CARD_FILE)) as f:
     card = json.load(f)
-  evaluation = evaluate(out, os.path.join(workdir, "released"))  # figures beside the run
-  card["evaluation"] = {s: {k: r[k] for k in ("images", "method", "method_std", "baselines",
-                                               "baselines_std")}
-                        for s, r in evaluation.items()}
+  keys = ("images", "method", "method_std", "baselines", "baselines_std")
+  for field, x8, sub in (("evaluation", False, "released"),
+                         ("evaluation_x8", True, "released_x8"))[:1 + self_ensemble]:
+    evaluation = evaluate(out, os.path.join(workdir, sub), self_ensemble=x8)  # figures: the run's
+    card[field] = {s: {k: r[k] for k in keys} for s, r in evaluation.items()}
   _write_card(out, card)
   return out
 

@@ -8,8 +8,9 @@ from absl import app, flags, logging
 from genjax import cli, errors, launch, preemption, zoo
 
 FLAGS = flags.FLAGS
-USAGE = ("python -m genjax.zoo list | build NAME [--workdir DIR] [--out DIR] | "
-         "evaluate NAME_OR_DIR --out DIR [--self_ensemble] | export --workdir DIR --out DIR")
+USAGE = ("python -m genjax.zoo list | build NAME [--workdir DIR] [--out DIR] [--self_ensemble] "
+         "| evaluate NAME_OR_DIR --out DIR [--self_ensemble] | export --workdir DIR --out DIR "
+         "[--name NAME]")
 
 
 def define_flags():
@@ -19,7 +20,10 @@ def define_flags():
                       "folder genjax/zoo/NAME). export: the model folder to write. "
                       "evaluate: where eval/ (JSON, figures) goes.")
   flags.DEFINE_integer("step", None, "export: checkpoint step (default: latest).")
-  flags.DEFINE_bool("self_ensemble", False, "evaluate: with the x8 self-ensemble.")
+  flags.DEFINE_bool("self_ensemble", False, "evaluate: with the x8 self-ensemble. build: "
+                    "evaluate with it too (the card's evaluation_x8).")
+  flags.DEFINE_string("name", "", "export: the model's name in its card (default: the --out "
+                      "folder's name).")
   launch.define_device_flags()
 
 
@@ -39,7 +43,8 @@ def main(argv):
             f"external photos PSNR {psnr:.2f} dB (baselines: {base})")
   elif command == "build" and len(args) == 1:
     try:
-      out = zoo.build(args[0], FLAGS.workdir or os.path.join("runs", "zoo", args[0]), FLAGS.out)
+      out = zoo.build(args[0], FLAGS.workdir or os.path.join("runs", "zoo", args[0]), FLAGS.out,
+                      self_ensemble=FLAGS.self_ensemble)
     except preemption.Preempted as e:  # saved: the same command resumes
       print(e, flush=True)
       sys.exit(preemption.PREEMPTED_EXIT_CODE)
@@ -49,7 +54,7 @@ def main(argv):
     print(json.dumps({s: {k: r[k] for k in ("method", "method_std", "baselines")}
                       for s, r in results.items()}))
   elif command == "export" and not args and FLAGS.workdir and FLAGS.out:
-    print(f"Exported {zoo.export(FLAGS.workdir, FLAGS.out, FLAGS.step)}")
+    print(f"Exported {zoo.export(FLAGS.workdir, FLAGS.out, FLAGS.step, name=FLAGS.name)}")
   else:
     raise errors.InputError(f"Usage: {USAGE}")
 
