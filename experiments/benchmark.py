@@ -22,8 +22,9 @@ and --cpu_conv_kernels lists) their blocks alternate, and the step-time ratios
 are medians over neighbouring blocks.
 
 Workloads: dcgan64 / dcgan28 (DCGAN), vae28, sngan32 (the SNGAN ResNets of
-configs/cgan.py:cifar10 with 5 D steps per G step), unet_restore (the restore
-U-Net on 64 px patches), pix2pix256 (U-Net + PatchGAN) and cyclegan128 (two
+configs/cgan.py:cifar10 with 5 D steps per G step), unet_restore (the default
+denoiser's U-Net on 64 px patches of noisy input, non-local means and noise
+map), pix2pix256 (U-Net + PatchGAN) and cyclegan128 (two
 ResNet generators, two PatchGANs). Each is its normal config, built and
 compiled as genjax.train does, fed random batches of its fields.
 
@@ -90,8 +91,10 @@ WORKLOADS = {
               data.DataInfo({"image": data.image(28, 1)})),
     "sngan32": ("configs/cgan.py:cifar10", {"train.batch_size": 64},  # 5 D steps per G step
                 data.DataInfo({"image": data.image(32, 3), "label": data.LABEL}, DIGITS)),
-    "unet_restore": ("configs/restore.py:denoise", {"train.batch_size": 16},
-                     data.DataInfo({"image": data.image(64, 3), "input": data.image(64, 3)})),
+    "unet_restore": ("configs/restore.py:denoise", {"train.batch_size": 16},  # the default's
+                     data.DataInfo({"image": data.image(64, 3), "input": data.image(64, 3),
+                                    "prefilter": data.image(64, 3),  # non-local means and
+                                    "noise": data.Field("level", (64, 64, 1))})),  # noise map
     "pix2pix256": ("configs/pix2pix.py:folder", {"train.batch_size": 1},
                    data.DataInfo({"image": data.image(256, 3), "input": data.image(256, 3)})),
     "cyclegan128": ("configs/cyclegan.py:folder", {"train.batch_size": 1},
@@ -130,6 +133,15 @@ class Workload:
     self.batch = parallel.global_batch(batch, self.run.mesh)
     self.state = self.run.init_state()
     self.lowered = self.run.compile_train_step().lower(self.state, self.batch)
+
+
+def parameter_count(name: str) -> int:
+  """Trainable parameters of a workload's models (every `params` of its
+  state; not the EMA copy, optimiser moments or normalisation statistics)."""
+  run = workdir.Run(workload_config(name, "xla"), WORKLOADS[name][2])
+  leaves = jax.tree_util.tree_flatten_with_path(run.abstract_state)[0]
+  return sum(math.prod(leaf.shape) for path, leaf in leaves
+             if jax.tree_util.GetAttrKey("params") in path)
 
 
 @functools.cache  # the same for every variant
