@@ -278,6 +278,13 @@ def _adam(module, lr, b1, b2):
   return torch.optim.Adam(module.parameters(), lr=lr, betas=(b1, b2))
 
 
+def _update(opt, loss):
+  """One step of `opt` on the gradients of `loss`."""
+  opt.zero_grad(set_to_none=True)
+  loss.backward()
+  opt.step()
+
+
 class _EMA:
   """An exponential moving average of a module's parameters (genjax's ema_params)."""
 
@@ -322,13 +329,9 @@ class DCGAN(Twin):
     ones, zeros = torch.ones(self.batch), torch.zeros(self.batch)
     d_loss = (F.binary_cross_entropy_with_logits(self.d(self.real).float(), ones)
               + F.binary_cross_entropy_with_logits(self.d(fake.detach()).float(), zeros))
-    self.opt_d.zero_grad(set_to_none=True)
-    d_loss.backward()
-    self.opt_d.step()
+    _update(self.opt_d, d_loss)
     g_loss = F.binary_cross_entropy_with_logits(self.d(fake).float(), ones)
-    self.opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    self.opt_g.step()
+    _update(self.opt_g, g_loss)
     self.ema.update()
 
 
@@ -346,9 +349,7 @@ class VAE(Twin):
         (1, 2, 3))
     kl = 0.5 * (mean.float() ** 2 + logvar.float().exp() - 1 - logvar.float()).sum(1)
     loss = (nll + kl).mean()
-    self.opt.zero_grad(set_to_none=True)
-    loss.backward()
-    self.opt.step()
+    _update(self.opt, loss)
 
 
 class SNGAN(Twin):
@@ -371,13 +372,9 @@ class SNGAN(Twin):
         fake = self.g(z, y)
       d_loss = (F.relu(1 - self.d(self.reals[i], self.labels[i]).float()).mean()
                 + F.relu(1 + self.d(fake.detach(), y).float()).mean())
-      self.opt_d.zero_grad(set_to_none=True)
-      d_loss.backward()
-      self.opt_d.step()
+      _update(self.opt_d, d_loss)
     g_loss = -self.d(fake, y).float().mean()
-    self.opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    self.opt_g.step()
+    _update(self.opt_g, g_loss)
     self.ema.update()
 
 
@@ -397,9 +394,7 @@ class Restore(Twin):
   def step(self):
     out = self.x[:, :3] + self.net(self.x)
     loss = (out.float() - self.target).abs().mean()
-    self.opt.zero_grad(set_to_none=True)
-    loss.backward()
-    self.opt.step()
+    _update(self.opt, loss)
     self.ema.update()
 
 
@@ -417,14 +412,10 @@ class Pix2Pix(Twin):
         logits.float(), torch.full(logits.shape, v))
     d_loss = 0.5 * (bce(self.d(torch.cat([self.a, self.b], 1)), 1.0)
                     + bce(self.d(torch.cat([self.a, fake.detach()], 1)), 0.0))
-    self.opt_d.zero_grad(set_to_none=True)
-    d_loss.backward()
-    self.opt_d.step()
+    _update(self.opt_d, d_loss)
     g_loss = (bce(self.d(torch.cat([self.a, fake], 1)), 1.0)
               + 100 * (fake.float() - self.b).abs().mean())
-    self.opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    self.opt_g.step()
+    _update(self.opt_g, g_loss)
     self.ema.update()
 
 
@@ -448,14 +439,10 @@ class CycleGAN(Twin):
     cycle = l1(self.g_ba(fake_b), a) + l1(self.g_ab(fake_a), b)
     identity = l1(self.g_ab(b), b) + l1(self.g_ba(a), a)
     g_loss = 2.0 * adv + 10.0 * cycle + 0.5 * 10.0 * identity
-    self.opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    self.opt_g.step()
+    _update(self.opt_g, g_loss)
     d_loss = (mse(self.d_a(a), 1.0) + mse(self.d_a(fake_a.detach()), 0.0)
               + mse(self.d_b(b), 1.0) + mse(self.d_b(fake_b.detach()), 0.0))
-    self.opt_d.zero_grad(set_to_none=True)
-    d_loss.backward()
-    self.opt_d.step()
+    _update(self.opt_d, d_loss)
     self.ema.update()
 
 
