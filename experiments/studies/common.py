@@ -1,5 +1,6 @@
-"""What the digit studies share: the MNIST classifier that scores samples
-(trained once, as a run the studies need) and the quality evaluator settings."""
+"""What studies share: for the digit studies, the MNIST classifier that
+scores samples (trained once, as a run the studies need) and the quality
+evaluator settings; for the restoration studies, a shorter run scored once."""
 
 CLASSIFIER = "runs/clf_mnist"
 NEEDS = {CLASSIFIER: "configs/classifier.py:mnist"}
@@ -14,3 +15,10 @@ def quality(every: int, num_samples: int = 5000) -> dict:
 
 SAMPLE_METRICS = {"quality/conditional_accuracy": "higher", "quality/fid": "lower",
                   "quality/precision": "higher", "quality/recall": "higher"}
+
+
+def restore_length(steps: int) -> dict:
+  """Overrides that train a restorer `steps` steps and score it once, at the
+  end: held-out patches, the held-out photos and the external photos."""
+  return {"train.num_steps": steps, "evals.paired.every": steps, "evals.external.every": steps,
+          "evals.heldout.every": steps}

@@ -12,6 +12,7 @@ trained.
 
   python -m experiments.study --study experiments/studies/restore_folds.py
 """
+from experiments.studies import common
 from genjax.studies import Study
 
 FOLDS = {"chelsea_coffee": "chelsea,coffee",  # the default held-out pair
@@ -26,8 +27,7 @@ def get_study():
       cells={name: {"data.heldout": heldout} for name, heldout in FOLDS.items()},
       seeds=(0,),
       baseline="chelsea_coffee",
-      overrides={"train.num_steps": 1500, "evals.paired.every": 1500,
-                 "evals.external.every": 1500, "evals.heldout.every": 1500},
+      overrides=common.restore_length(1500),
       metrics={"paired/psnr": "higher", "paired/nl_means_psnr": "higher",
                "paired_external/psnr": "higher", "paired_external/nl_means_psnr": "higher"},
       curves=("train/loss", "train/psnr"))

@@ -13,6 +13,7 @@ configs/restore.py:denoise), not a recipe knob.
 
   python -m experiments.study --study experiments/studies/restore_screen.py
 """
+from experiments.studies import common
 from genjax.studies import Study
 
 RECIPE = {"regression.loss": "l2", "data.augment": "dihedral", "optim.schedule": "cosine",
@@ -31,8 +32,7 @@ def get_study():
       baseline="before",
       # the denoiser as it was (the default now adds a noise map and a prefilter)
       overrides={"data.noise_std_max": 0.0, "data.noise_map": False, "data.prefilter": "",
-                 "train.num_steps": 2500, "evals.paired.every": 2500,
-                 "evals.external.every": 2500, "evals.heldout.every": 2500},
+                 **common.restore_length(2500)},
       metrics={"paired/psnr": "higher", "paired_external/psnr": "higher",
                "paired/ssim": "higher", "paired_external/ssim": "higher"},
       curves=("train/loss", "train/psnr"))

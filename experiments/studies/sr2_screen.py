@@ -15,6 +15,7 @@ about 1.8x the FLOPs per step) trained 2,000 steps.
 
   python -m experiments.study --study experiments/studies/sr2_screen.py
 """
+from experiments.studies import common
 from genjax.studies import Study
 
 BEFORE = {"model.widths": (32, 64, 128), "data.augment": "flip", "optim.schedule": "constant",
@@ -29,8 +30,7 @@ def get_study():
              "shallow": {**BEFORE, **SCHED, "model.widths": (48, 96)}},
       seeds=(0,),
       baseline="before",
-      overrides={"train.num_steps": 1500, "evals.paired.every": 1500,
-                 "evals.external.every": 1500, "evals.heldout.every": 1500},
+      overrides=common.restore_length(1500),
       metrics={"paired/psnr": "higher", "paired/bicubic_psnr": "higher",
                "paired_external/psnr": "higher", "paired_external/bicubic_psnr": "higher"},
       curves=("train/loss", "train/psnr"))
