@@ -141,6 +141,13 @@ def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool =
   return out
 
 
+def _card_evaluation(model: str, out_dir: str, self_ensemble: bool = False) -> dict:
+  """evaluate()'s summary per split, without the per-image rows, for a card."""
+  keys = ("images", "method", "method_std", "baselines", "baselines_std")
+  return {s: {k: r[k] for k in keys}
+          for s, r in evaluate(model, out_dir, self_ensemble=self_ensemble).items()}
+
+
 def build(name: str, workdir: str, out: str = "", overrides: dict = None,
           self_ensemble: bool = False) -> str:
   """Trains the recipe RECIPES[name] in workdir (resuming), exports it as the
@@ -163,11 +170,10 @@ def build(name: str, workdir: str, out: str = "", overrides: dict = None,
                               "machine": launch.machine()}, name=name)
   with open(os.path.join(out, CARD_FILE)) as f:
     card = json.load(f)
-  keys = ("images", "method", "method_std", "baselines", "baselines_std")
-  for field, x8, sub in (("evaluation", False, "released"),
-                         ("evaluation_x8", True, "released_x8"))[:1 + self_ensemble]:
-    evaluation = evaluate(out, os.path.join(workdir, sub), self_ensemble=x8)  # figures: the run's
-    card[field] = {s: {k: r[k] for k in keys} for s, r in evaluation.items()}
+  # the per-image results and figures stay in the run's workdir
+  card["evaluation"] = _card_evaluation(out, os.path.join(workdir, "released"))
+  if self_ensemble:
+    card["evaluation_x8"] = _card_evaluation(out, os.path.join(workdir, "released_x8"), True)
   _write_card(out, card)
   return out
 
