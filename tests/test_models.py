@@ -73,7 +73,8 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
     (2, 1, 4, 7, 16, 20),   # wide input
     (2, 0, 2, 4, 17, 3),    # k=2, no padding
     (2, 2, 6, 8, 2, 5),     # k=6: 3x3 taps on the s2d grid
-    (1, 0, 4, 4, 2, 3),     # stride 1: im2col / col2im
+    (1, 0, 4, 4, 2, 3),     # stride 1: lax's conv ("fast"), im2col / col2im ("gemm")
+    (1, 1, 3, 5, 3, 4),     # the U-Nets' 3x3 "same" conv
     (2, 1, 3, 6, 4, 4),     # odd kernel: im2col / col2im
     (2, 1, 4, 4, 1, 20)])
 def test_fast_gemm_and_xla_convs_agree_in_float64_forward_and_gradients(
