@@ -1,4 +1,6 @@
 """Metrics against references and their defining properties."""
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
@@ -83,8 +85,11 @@ def test_psnr_and_l1_known_values():
   np.testing.assert_allclose(metrics.l1(a, b), 0.1, rtol=1e-6)
   # identical images (a flat patch, the kept pixels of an inpainted one): capped, not inf
   np.testing.assert_array_equal(metrics.psnr(a, a), metrics.MAX_PSNR)
-  from genjax.methods import regression
-  np.testing.assert_array_equal(regression.psnr(a, a), metrics.MAX_PSNR)
+  # the same functions on JAX arrays under jit (a train step's summaries)
+  jitted = jax.jit(lambda x, y: (metrics.psnr(x, y), metrics.l1(x, y)))
+  np.testing.assert_allclose(jitted(jnp.asarray(a), jnp.asarray(b)),
+                             (metrics.psnr(a, b), metrics.l1(a, b)), rtol=1e-5)
+  np.testing.assert_array_equal(jitted(jnp.asarray(a), jnp.asarray(a))[0], metrics.MAX_PSNR)
 
 
 def test_ssim_matches_scikit_image():

@@ -27,15 +27,15 @@ EVAL_SEED = 7
 def image_metrics(out, target, mask=None) -> dict:
   """PSNR (dB), SSIM and L1 of one uint8 HWC pair, in [-1, 1] units; with a
   mask (HW1, 1 = hole) PSNR and L1 count the hole's pixels only."""
-  a, b = (data.normalize_images(x[None]) for x in (out, target))
+  a, b = (np.asarray(x, np.float64)[None] / 127.5 - 1.0 for x in (out, target))
   result = {"ssim": float(metrics.ssim(a, b)[0])}
   if mask is None:
     result.update(psnr=float(metrics.psnr(a, b)[0]), l1=float(metrics.l1(a, b)[0]))
   else:
-    m = jnp.asarray(mask[None], jnp.float32)
-    n = jnp.sum(m) * a.shape[-1]
-    result.update(psnr=float(metrics.psnr_from_mse(jnp.sum(m * (a - b) ** 2) / n)),
-                  l1=float(jnp.sum(m * jnp.abs(a - b)) / n))
+    m = np.asarray(mask[None], np.float64)
+    n = np.sum(m) * a.shape[-1]
+    result.update(psnr=float(metrics.psnr_from_mse(np.sum(m * (a - b) ** 2) / n)),
+                  l1=float(np.sum(m * np.abs(a - b)) / n))
   return result
 
 

@@ -6,7 +6,7 @@ import flax
 import jax
 import jax.numpy as jnp
 
-from genjax import models
+from genjax import metrics, models
 from genjax.methods import common, gan, regression
 
 
@@ -57,7 +57,7 @@ class Pix2Pix(regression.Regression):
       aux = {"d_real": jnp.mean(real_logits), "d_fake": jnp.mean(fake_logits)}
       return c.d_weight * self.gan_loss.d(real_logits, fake_logits), (bs, aux)
 
-    (d_loss, (d_bs, metrics)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
+    (d_loss, (d_bs, summary)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
         state.d.params)
     d = common.apply_grads(state.d, self.tx_d, d_grads, d_bs)
 
@@ -71,6 +71,6 @@ class Pix2Pix(regression.Regression):
     net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
     ema = common.ema_update(state.ema_params, net.params, self.config.regression.ema_decay,
                             state.step)
-    metrics.update(loss=rec, g_adv=adv, d_loss=d_loss, grad_norm=common.global_norm(grads),
-                   psnr=jnp.mean(regression.psnr(jnp.clip(out, -1, 1), target)))
-    return state.replace(step=state.step + 1, net=net, ema_params=ema, d=d), metrics
+    summary.update(loss=rec, g_adv=adv, d_loss=d_loss, grad_norm=common.global_norm(grads),
+                   psnr=jnp.mean(metrics.psnr(jnp.clip(out, -1, 1), target)))
+    return state.replace(step=state.step + 1, net=net, ema_params=ema, d=d), summary

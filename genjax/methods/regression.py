@@ -21,7 +21,7 @@ filter's quality.
 import jax
 import jax.numpy as jnp
 
-from genjax import errors, models
+from genjax import errors, metrics, models
 from genjax.methods import common
 
 LOSSES = ("l1", "l2")
@@ -69,13 +69,6 @@ def base_image(inputs, out_shape, fill: str = "grey"):
     known = 1.0 - inputs["mask"]
     x = pushpull_fill(x, known) if fill == "pushpull" else x * known
   return x
-
-
-def psnr(a, b):
-  """PSNR per image for images in [-1, 1] (data range 2), capped at 100 dB as
-  metrics.psnr is: a flat patch reproduced exactly would otherwise be inf."""
-  mse = jnp.mean(jnp.square(a - b), axis=(1, 2, 3))
-  return jnp.minimum(10.0 * jnp.log10(4.0 / jnp.maximum(mse, 1e-30)), 100.0)
 
 
 class Regression(common.Method):
@@ -144,9 +137,9 @@ class Regression(common.Method):
     net = common.apply_grads(state.net, self.tx, grads, state.net.batch_stats)
     ema = common.ema_update(state.ema_params, net.params, self.config.regression.ema_decay,
                             state.step)
-    metrics = {"loss": loss, "psnr": jnp.mean(psnr(jnp.clip(out, -1, 1), batch["image"])),
+    summary = {"loss": loss, "psnr": jnp.mean(metrics.psnr(jnp.clip(out, -1, 1), batch["image"])),
                "grad_norm": common.global_norm(grads)}
-    return state.replace(step=state.step + 1, net=net, ema_params=ema), metrics
+    return state.replace(step=state.step + 1, net=net, ema_params=ema), summary
 
   def translate(self, state: RegressionState, inputs, direction: str = "AtoB"):
     """Outputs in [-1, 1], `scale` x the size of the normalised `inputs` (input,
@@ -158,8 +151,8 @@ class Regression(common.Method):
     del rng
     out = self.translate(state, batch)
     m = batch["valid"]
-    return {"psnr_sum": jnp.sum(m * psnr(out, batch["image"])),
-            "l1_sum": jnp.sum(m * jnp.mean(jnp.abs(out - batch["image"]), axis=(1, 2, 3))),
+    return {"psnr_sum": jnp.sum(m * metrics.psnr(out, batch["image"])),
+            "l1_sum": jnp.sum(m * metrics.l1(out, batch["image"])),
             "count": jnp.sum(m)}
 
   def finalize_eval(self, sums, image_shape):
