@@ -131,21 +131,23 @@ def _data_card(cfg) -> dict:
 def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool = False) -> dict:
   """split -> the paired evaluation (per image, mean, spread, baselines) of a
   model's released parameters; JSON and figures go to out_dir/eval/."""
+  return _evaluate(model, out_dir, splits, (self_ensemble,))[self_ensemble]
+
+
+def _evaluate(model: str, out_dir: str, splits, ensembles) -> dict:
+  """self_ensemble -> split -> evaluate()'s result, for each of `ensembles`
+  (False: plain, True: x8) from one evaluator per split, which degrades the
+  photos and scores the baselines once."""
   run, state, card = load(model)
-  out = {}
+  out = {e: {} for e in ensembles}
   for split in splits:
-    ev = paired.PairedEvaluator(run, out_dir, split=split, self_ensemble=self_ensemble)
-    r = ev(state, card["step"])
-    out[split] = {k: r[k] for k in ("images", "method", "method_std", "baselines",
-                                    "baselines_std", "per_image", "baselines_per_image")}
+    ev = paired.PairedEvaluator(run, out_dir, split=split)
+    for e in ensembles:
+      ev.self_ensemble = e  # the evaluator's files are named for it (paired_..._x8_...)
+      r = ev(state, card["step"])
+      out[e][split] = {k: r[k] for k in ("images", "method", "method_std", "baselines",
+                                         "baselines_std", "per_image", "baselines_per_image")}
   return out
-
-
-def _card_evaluation(model: str, out_dir: str, self_ensemble: bool = False) -> dict:
-  """evaluate()'s summary per split, without the per-image rows, for a card."""
-  keys = ("images", "method", "method_std", "baselines", "baselines_std")
-  return {s: {k: r[k] for k in keys}
-          for s, r in evaluate(model, out_dir, self_ensemble=self_ensemble).items()}
 
 
 def build(name: str, workdir: str, out: str = "", overrides: dict = None,
@@ -170,10 +172,13 @@ def build(name: str, workdir: str, out: str = "", overrides: dict = None,
                               "machine": launch.machine()}, name=name)
   with open(os.path.join(out, CARD_FILE)) as f:
     card = json.load(f)
-  # the per-image results and figures stay in the run's workdir
-  card["evaluation"] = _card_evaluation(out, os.path.join(workdir, "released"))
-  if self_ensemble:
-    card["evaluation_x8"] = _card_evaluation(out, os.path.join(workdir, "released_x8"), True)
+  # the per-image results and figures stay in the run's workdir; the card keeps the summary
+  results = _evaluate(out, os.path.join(workdir, "released"), EVAL_SPLITS,
+                      (False, True) if self_ensemble else (False,))
+  keys = ("images", "method", "method_std", "baselines", "baselines_std")
+  for e, key in ((False, "evaluation"), (True, "evaluation_x8")):
+    if e in results:
+      card[key] = {split: {k: r[k] for k in keys} for split, r in results[e].items()}
   _write_card(out, card)
   return out
 
