@@ -98,7 +98,7 @@ def test_statistics_match_hand_computed_values():
 
 def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   root = str(tmp_path / "s")
-  study = smoke_study(seeds=(0, 1))
+  study = smoke_study(seeds=(0, 1), heldout=False)
   studies.run_study(study, root, studies.Local(parallel=2))
   summary = studies.run_study(study, root, studies.Local())  # a rerun skips finished cells
   assert len(summary["sessions"]) == 2
@@ -107,16 +107,16 @@ def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   assert all(r["status"] == "done" and r["steps"] == 2 and r["attempts"] == 1
              for r in results.values())
   rows = list(csv.DictReader(open(os.path.join(root, "summary.csv"))))
-  assert [(r["cell"], r["metric"]) for r in rows] == [("beta=1", "eval/nats"),
-                                                      ("beta=0.5", "eval/nats")]
+  assert [(r["cell"], r["metric"]) for r in rows] == [("beta=1", "train/nats"),
+                                                      ("beta=0.5", "train/nats")]
   for r in rows:
-    seeds = [results[(r["cell"], s)]["metrics"]["eval/nats"] for s in study.seeds]
+    seeds = [results[(r["cell"], s)]["metrics"]["train/nats"] for s in study.seeds]
     np.testing.assert_allclose(float(r["mean"]), np.mean(seeds))
     np.testing.assert_allclose(float(r["std"]), np.std(seeds, ddof=1))
   assert rows[1]["verdict"] in ("better", "worse", "no significant difference")
   md = open(os.path.join(root, "summary.md")).read()
-  assert "Welch" in md and "## eval/nats (lower is better)" in md and "![curves](curves.png)" in md
-  assert summary["findings"][0].startswith("beta=0.5 vs beta=1 on eval/nats")
+  assert "Welch" in md and "## train/nats (lower is better)" in md and "![curves](curves.png)" in md
+  assert summary["findings"][0].startswith("beta=0.5 vs beta=1 on train/nats")
   for png in ("curves.png", "bars.png"):
     assert os.path.getsize(os.path.join(root, png)) > 5000
   published = studies.publish(root, str(tmp_path / "results"))
@@ -145,8 +145,8 @@ def test_summary_tables_plots_and_hparams_as_tensorboard_reads_them(tmp_path):
   assert sessions["beta=0.5/seed1/tensorboard/hparams"] == {"cell": "beta=0.5", "seed": 1,
                                                              "vae.beta": 0.5}
   assert len(sessions) == 4
-  final = mux.Scalars("beta=0.5/seed1/tensorboard/hparams", "final/eval/nats")[0].value
-  np.testing.assert_allclose(final, results[("beta=0.5", 1)]["metrics"]["eval/nats"], rtol=1e-6)
+  final = mux.Scalars("beta=0.5/seed1/tensorboard/hparams", "final/train/nats")[0].value
+  np.testing.assert_allclose(final, results[("beta=0.5", 1)]["metrics"]["train/nats"], rtol=1e-6)
 
 
 def test_an_interrupted_study_resumes_its_cells_exactly(tmp_path):
@@ -158,9 +158,9 @@ def test_an_interrupted_study_resumes_its_cells_exactly(tmp_path):
       "from genjax.studies import Study\n"
       "def get_study():\n"
       f"  return Study(base={SMOKE!r}, cells={{'a': {{'vae.beta': 0.5}}, 'b': {{}}}},\n"
-      "               seeds=(0,), metrics={'eval/nats': 'lower'},\n"
+      "               seeds=(0,), metrics={'train/nats': 'lower'},\n"
       "               overrides={'train.num_steps': 200, 'train.checkpoint_every': 20,\n"
-      "                          'train.log_every': 10, 'evals.heldout.every': 200})\n")
+      "                          'train.log_every': 10, 'evals.heldout.every': 0})\n")
   root = tmp_path / "runs"
   cmd = [sys.executable, "-m", "experiments.study", f"--study={study_file}",
          f"--workdir={root}"]
