@@ -63,7 +63,7 @@ def get_config(arg: str = "denoise"):
   config.seed = 0
   config.data = config_lib.data_config("photos")
   config.data.task = task
-  config.model = dict(name="unet", widths=(32, 64, 128), patch=2)
+  config.model = dict(name="unet", widths=(32, 64, 128), patch=2, depth=2)
   config.regression = dict(loss="l1", ema_decay=0.999, fill="grey")
   config.optim = config_lib.adam(1e-3, 0.9)
   if task == "denoise":  # one model for noise stds 0-50 (told by a map), correcting

@@ -229,3 +229,19 @@ def test_unknown_model_and_bad_field_are_clear_errors():
     models.build({"name": "resnet"})
   with pytest.raises(ValueError, match="Bad fields for model 'dcgan_generator'"):
     models.build({"name": "dcgan_generator", "widthz": (1,)})
+
+
+def test_unet_depth_sets_the_convolutions_per_block():
+  """model.depth 3x3 convolutions per block (2 by default: the released
+  restorers' parameter names), applied to any multiple of the net's stride."""
+  x = jnp.zeros((1, 8, 12, 3))
+  names = {}
+  for depth in (1, 2, 4):
+    net = models.MODELS["unet"](widths=(4, 8), patch=2, depth=depth)
+    params = net.init(jax.random.PRNGKey(0), x)["params"]
+    assert net.apply({"params": params}, x).shape == x.shape
+    names[depth] = sorted(n for n in params if n.startswith("Conv2D"))
+  # per block: depth convs; plus the down conv and the output conv
+  assert [len(names[d]) for d in (1, 2, 4)] == [3 * d + 2 for d in (1, 2, 4)]
+  with pytest.raises(ValueError, match="model.depth"):
+    models.MODELS["unet"](widths=(4, 8), depth=0).init(jax.random.PRNGKey(0), x)

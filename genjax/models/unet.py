@@ -6,11 +6,12 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from genjax import errors
 from genjax.models.layers import Conv2D, ConvTranspose2D
 
 
 class UNet(nn.Module):
-  """[Conv3 ReLU Conv3 ReLU] per level with widths[i]; stride-2 Conv4 down,
+  """`depth` x [Conv3 ReLU] per level with widths[i]; stride-2 Conv4 down,
   ConvT4 up with the skip concatenated; a final Conv3 to out_channels, zero
   initialised so an untrained net outputs 0 (a residual starts at identity).
 
@@ -21,6 +22,7 @@ class UNet(nn.Module):
   """
   widths: Sequence[int] = (32, 64, 128)
   patch: int = 1
+  depth: int = 2  # 3x3 convolutions per block
   out_channels: int = 3
 
   @property
@@ -31,7 +33,18 @@ class UNet(nn.Module):
   @nn.compact
   def __call__(self, x):
     kw = dict(kernel_init=nn.initializers.he_normal())
-    block = lambda h, w: nn.relu(Conv2D(w, 3, **kw)(nn.relu(Conv2D(w, 3, **kw)(h))))
+
+    def block(h, w):
+      # Made first, applied last (the names of the released models' parameters,
+      # from when a block was relu(conv(relu(conv(h))))).
+      convs = [Conv2D(w, 3, **kw) for _ in range(self.depth)]
+      for conv in reversed(convs):
+        h = nn.relu(conv(h))
+      return h
+
+    if self.depth < 1:
+      raise errors.InputError(f"model.depth={self.depth}: a U-Net block needs at least one "
+                              "convolution; give model.depth >= 1.")
     p = self.patch
     n, h, wd, c = x.shape
     if p > 1:  # space to depth
