@@ -15,7 +15,8 @@ photo, plus its mask in; the region is made to fit its surroundings).
 Variants: TASK (the default recipe, within ~25 min of training on a 2-core
 CPU), TASK_long (4x the steps and 1.5x the width, for a GPU or a machine with
 time), release_TASK (the recipe of the released restorer, python -m genjax.zoo
-build TASK: today the default's), smoke (tests). The denoiser is one model for
+build TASK: the default's, except that release_sr2 keeps two convolutions per
+block, as the released sr2 was built), smoke (tests). The denoiser is one model for
 noise stds 0-50, told the std by an input map (FFDNet; genjax.translate
 --sigma), that corrects the output of non-local means (data.prefilter),
 seeing the noisy input too; it is scored at std 25. The inpainter likewise
@@ -31,7 +32,8 @@ external photos (experiments/studies/restore_screen.py). Super-resolution (sr2, 
 two-level U-Net of widths 64/128, the 8 flips and rotations and a cosine
 decay, 2,000 steps: the former recipe (widths 32/64/128, 5,000 steps) had
 reached its score by 1,500 steps, and capacity at the finest level is what
-gained (experiments/studies/sr2_screen.py).
+gained (experiments/studies/sr2_screen.py); sr2's blocks then gained from four
+3x3 convolutions instead of two (model.depth, experiments/studies/sr2_depth.py).
 """
 import ml_collections
 
@@ -88,6 +90,8 @@ def get_config(arg: str = "denoise"):
     config.data.augment = "dihedral"
     config.optim.update(schedule="cosine", warmup_steps=100)
     steps = 2000
+  if task == "sr2" and variant != "release":  # four convolutions per block (sr2_depth);
+    config.model.depth = 4  # the released sr2 was built before, with two
   if variant == "long":
     config.model.widths = tuple(w * 3 // 2 for w in config.model.widths)
     steps *= 4

@@ -302,6 +302,9 @@ def test_restore_variants_and_their_errors():
   long = load_config("restore", "sr2_long")
   assert long.data.task == "sr2" and long.train.num_steps == 4 * load_config(
       "restore", "sr2").train.num_steps
+  # the released sr2 was built with two convolutions per block, the default has four
+  assert (load_config("restore", "sr2").model.depth, long.model.depth) == (4, 4)
+  assert load_config("restore", "release_sr2").model.depth == 2
   with pytest.raises(ValueError, match="release_TASK"):
     load_config("restore", "denoise_short")
 
