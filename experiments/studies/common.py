@@ -22,3 +22,13 @@ def restore_length(steps: int) -> dict:
   end: held-out patches, the held-out photos and the external photos."""
   return {"train.num_steps": steps, "evals.paired.every": steps, "evals.external.every": steps,
           "evals.heldout.every": steps}
+
+
+RESTORE_CURVES = ("train/loss", "train/psnr")
+
+
+def restore_metrics(baseline: str) -> dict:
+  """The restorer's and a baseline's mean PSNR (e.g. "bicubic", "nl_means"),
+  on the held-out photos and on the external ones, higher being better."""
+  return {f"{split}/{name}": "higher" for split in ("paired", "paired_external")
+          for name in ("psnr", f"{baseline}_psnr")}

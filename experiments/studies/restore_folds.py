@@ -28,6 +28,4 @@ def get_study():
       seeds=(0,),
       baseline="chelsea_coffee",
       overrides=common.restore_length(1500),
-      metrics={"paired/psnr": "higher", "paired/nl_means_psnr": "higher",
-               "paired_external/psnr": "higher", "paired_external/nl_means_psnr": "higher"},
-      curves=("train/loss", "train/psnr"))
+      metrics=common.restore_metrics("nl_means"), curves=common.RESTORE_CURVES)

@@ -35,4 +35,4 @@ def get_study():
                  **common.restore_length(2500)},
       metrics={"paired/psnr": "higher", "paired_external/psnr": "higher",
                "paired/ssim": "higher", "paired_external/ssim": "higher"},
-      curves=("train/loss", "train/psnr"))
+      curves=common.RESTORE_CURVES)

@@ -31,6 +31,4 @@ def get_study():
       seeds=(0,),
       baseline="before",
       overrides=common.restore_length(1500),
-      metrics={"paired/psnr": "higher", "paired/bicubic_psnr": "higher",
-               "paired_external/psnr": "higher", "paired_external/bicubic_psnr": "higher"},
-      curves=("train/loss", "train/psnr"))
+      metrics=common.restore_metrics("bicubic"), curves=common.RESTORE_CURVES)
