@@ -14,7 +14,7 @@ from PIL import Image
 
 from genjax import checkpoint, data, images, models, run, sample, workdir
 from genjax.models import layers
-from tests.conftest import assert_trees_close, load_config, run_module, smoke
+from tests.conftest import assert_trees_close, load_config, run_module, smoke, train_preempted
 
 
 def test_conditional_batchnorm_is_batchnorm_with_per_class_gain_and_bias():
@@ -193,7 +193,7 @@ def test_sngan_cifar10_variant_resumes_exactly_with_spectral_norm_state(tmp_path
     return cfg
   with tfds.testing.mock_data(num_examples=16):
     straight = run.train_and_evaluate(config(2), str(tmp_path / "a"))
-    run.train_and_evaluate(config(1), str(tmp_path / "b"))
+    train_preempted(config(2), str(tmp_path / "b"), 1)  # the same programs, stopped at 1
     resumed = run.train_and_evaluate(config(2), str(tmp_path / "b"))
   sn = [jax.tree_util.keystr(k) for k, _ in
         jax.tree_util.tree_leaves_with_path(resumed.d.batch_stats)]
