@@ -128,6 +128,11 @@ def _data_card(cfg) -> dict:
   return out
 
 
+# A card's evaluation per split: the photos, the mean and spread, the baselines' (evaluate()
+# adds the per-image rows).
+CARD_KEYS = ("images", "method", "method_std", "baselines", "baselines_std")
+
+
 def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool = False) -> dict:
   """split -> the paired evaluation (per image, mean, spread, baselines) of a
   model's released parameters; JSON and figures go to out_dir/eval/."""
@@ -145,8 +150,7 @@ def _evaluate(model: str, out_dir: str, splits, ensembles) -> dict:
     for e in ensembles:
       ev.self_ensemble = e  # the evaluator's files are named for it (paired_..._x8_...)
       r = ev(state, card["step"])
-      out[e][split] = {k: r[k] for k in ("images", "method", "method_std", "baselines",
-                                         "baselines_std", "per_image", "baselines_per_image")}
+      out[e][split] = {k: r[k] for k in CARD_KEYS + ("per_image", "baselines_per_image")}
   return out
 
 
@@ -175,10 +179,9 @@ def build(name: str, workdir: str, out: str = "", overrides: dict = None,
   # the per-image results and figures stay in the run's workdir; the card keeps the summary
   results = _evaluate(out, os.path.join(workdir, "released"), EVAL_SPLITS,
                       (False, True) if self_ensemble else (False,))
-  keys = ("images", "method", "method_std", "baselines", "baselines_std")
   for e, key in ((False, "evaluation"), (True, "evaluation_x8")):
     if e in results:
-      card[key] = {split: {k: r[k] for k in keys} for split, r in results[e].items()}
+      card[key] = {split: {k: r[k] for k in CARD_KEYS} for split, r in results[e].items()}
   _write_card(out, card)
   return out
 
