@@ -64,16 +64,27 @@ def _quiet(previous, drop):
   return hook
 
 
+# What a collective reports when a peer process died (Gloo on CPU, the
+# coordination service elsewhere). An async save's barrier hits it in its own
+# thread as the train loop does: the loop reports the peer in one line, so the
+# save thread's logged traceback is dropped (log records only: an uncaught
+# exception still shows).
+_PEER_GONE = ("Connection reset by peer", "Connection closed by peer", "Gloo AllGather failed",
+              "stopped sending heartbeats", "tasks are unhealthy")
+
+
 def _keep_record(record) -> bool:
-  return not _abandoned(f"{record.getMessage()} {record.exc_info and record.exc_info[1]}")
+  text = f"{record.getMessage()} {record.exc_info and record.exc_info[1]}"
+  return not (_abandoned(text) or any(s in text for s in _PEER_GONE))
 
 
 def quiet_abandoned_reads():
   """Drops the late errors of a failed restore's other array reads and of a
   save that filled the disk (hundreds of lines otherwise; genjax reports each
   in one line), wherever they surface: unraisable, thread and
-  uncaught-exception hooks, and the absl / asyncio loggers. Every other error
-  still shows. Idempotent; the entry points call it."""
+  uncaught-exception hooks, and the absl / asyncio loggers; and the logged
+  errors of a save whose barrier lost a dead peer (the train loop reports the
+  peer). Every other error still shows. Idempotent; the entry points call it."""
   sys.unraisablehook = _quiet(sys.unraisablehook, lambda u: _abandoned(u.exc_value))
   sys.excepthook = _quiet(sys.excepthook, lambda kind, value, tb: _abandoned(value))
   threading.excepthook = _quiet(threading.excepthook, lambda a: _abandoned(a.exc_value))

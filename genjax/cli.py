@@ -2,6 +2,7 @@
 bad configs, data, files, workdirs) end in one clear message and a non-zero
 exit; any other exception is a bug and keeps its traceback. `--verbosity=1`
 (or any explicit --verbosity) shows the traceback of user errors too."""
+import os
 import sys
 
 from absl import flags
@@ -26,6 +27,13 @@ def _fail(e: BaseException):
     lines = [lines[0], lines[-1]]
   message = " ".join(lines)  # one line
   print(f"error: {message or type(e).__name__}", file=sys.stderr)
+  if isinstance(e, errors.PeerError):
+    # A peer of a multi-process run died: leave at once. An orderly exit
+    # would join the threads of a pending async save (its barrier waits on the
+    # dead peer) and the runtime's shutdown; the latest checkpoint is whole.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
   sys.exit(USAGE_EXIT_CODE if isinstance(e, flags.Error) else 1)
 
 
