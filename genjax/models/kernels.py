@@ -24,9 +24,14 @@ accumulate in float32 (None: the operands' own type, e.g. float64 in tests).
   penalty differentiates D's input gradient) stays on these forms. Other
   strided shapes use im2col + GEMM (conv) or GEMM + col2im (transposed conv);
   asymmetric padding ("SAME" on some sizes) uses "xla".
-- "gemm": every convolution as GEMMs (im2col + dot, dot + col2im) and their
-  autodiff, whose gradients are GEMMs too: where a CPU's bfloat16 matrix
-  units run GEMMs several times faster than its convolution kernels.
+- "gemm": strided convolutions as GEMMs, where a CPU's bfloat16 matrix units
+  run GEMMs several times faster than its convolution kernels. A stride-2
+  conv's forward pass is one GEMM of the space-to-depth input with every tap's
+  weights side by side, then the taps' outputs shifted and summed (no im2col
+  copy of the input); its adjoint and weight gradient are GEMMs over
+  im2col / space-to-depth taps; other strided shapes im2col + GEMM and their
+  autodiff. Stride-1 convolutions stay lax's, as in "fast": in bfloat16 their
+  im2col form took 1.8x the step time of the restore U-Net.
 - "auto": on CPU "fast" in float32 and "gemm" in bfloat16, "fast" on GPU,
   "xla" elsewhere (TPU, not measured).
 
@@ -211,17 +216,38 @@ def _s2d_applies(shape, k: int, stride: int, padding: int) -> bool:
       shape[2] + 2 * padding) % 2 == 0
 
 
+def _taps_conv(x, kernel, padding: int, dtype=None):
+  """A stride-1 conv as one GEMM of the input with every tap's weights side
+  by side, then the sum of each tap's output shifted into place (one fused
+  pass over the GEMM's output). Its GEMM reads the input in place, where
+  im2col first copies it k*k times: the cheaper form where the output has
+  fewer channels per tap than the input (a stride-2 conv's forward pass on
+  the space-to-depth grid, whose input holds 4x the channels)."""
+  kh, kw, ci, co = kernel.shape
+  n, h, w, _ = x.shape
+  z = matmul(x, kernel.transpose(2, 0, 1, 3).reshape(ci, kh * kw * co), dtype)
+  z = z.reshape(n, h, w, kh, kw, co)
+  if padding:
+    z = jnp.pad(z, ((0, 0), (padding, padding), (padding, padding), (0, 0), (0, 0), (0, 0)))
+  ho, wo = z.shape[1] - kh + 1, z.shape[2] - kw + 1
+  return sum(z[:, a:a + ho, b:b + wo, a, b] for a in range(kh) for b in range(kw))
+
+
 def _s2d_conv(xs, ws, padding: int, contract: str, dtype=None):
   """A stride-1 conv on the space-to-depth grid (a small (k/2)^2 window):
-  lax's convolution ("conv"), or its im2col and one GEMM ("gemm")."""
+  lax's convolution ("conv"), its im2col and one GEMM ("gemm"), or one GEMM
+  and shifted sums ("taps", _taps_conv)."""
   if contract == "conv":
     return _lax_conv(xs, ws, 1, padding, dtype)
+  if contract == "taps":
+    return _taps_conv(xs, ws, padding, dtype)
   kh, kw, ci, co = ws.shape
   return matmul(im2col(xs, kh, 1, padding), ws.reshape(kh * kw * ci, co), dtype)
 
 
 def _conv_s2_forward(x, kernel, padding: int, contract: str, dtype=None):
-  """conv(x, kernel, stride 2): lax's ("conv"), or on the s2d grid as GEMMs."""
+  """conv(x, kernel, stride 2): lax's ("conv"), or on the s2d grid as GEMMs
+  ("gemm", "taps")."""
   if contract == "conv":
     return _lax_conv(x, kernel, 2, padding, dtype)
   return _s2d_conv(_space_to_depth(x, padding), _space_to_depth_kernel(kernel), 0, contract,
@@ -326,16 +352,18 @@ _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
 GEMM_MIN_CHANNELS = 16  # "gemm": narrower convolutions keep lax's forms
 
 
-def _form(impl: str, weight_grad: str, cin: int):
+def _form(impl: str, weight_grad: str, cin: int, cout: int):
   """(forward, adjoint, weight_grad) of the s2d forms of a stride-2 conv with
-  `cin` input channels (for a transposed conv: its output channels). "fast"
-  keeps lax's convolutions (and weight_grad). "gemm" keeps lax's strided
-  forward convolution, which XLA:CPU runs well, and makes the adjoint and the
-  weight gradient GEMMs, except for narrow layers (an image's 1 or 3
-  channels), whose GEMMs would have a handful of columns."""
+  `cin` input and `cout` output channels (for a transposed conv: the conv it
+  is the adjoint of). "fast" keeps lax's convolutions (and weight_grad).
+  "gemm" makes all three GEMMs, the forward pass one GEMM and shifted sums
+  where its output is narrower than im2col's columns ("taps": a
+  discriminator's or an encoder's widening layers), except for narrow
+  inputs (an image's 1 or 3 channels), whose GEMMs would have a handful of
+  columns and keep lax's forms."""
   if impl == "fast" or cin < GEMM_MIN_CHANNELS:
     return ("conv", "conv", weight_grad)
-  return ("conv", "gemm", "gemm")
+  return ("taps" if cout <= 4 * cin else "gemm", "gemm", "gemm")
 
 
 def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
@@ -349,8 +377,8 @@ def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
   if impl == "xla" or p != p2 or p_w != (p, p):
     return _lax_conv(x, kernel, stride, pads, dtype)
   if _s2d_applies(x.shape, k, stride, p):
-    return _conv_s2(x, kernel, p, _form(impl, weight_grad, cin), dtype)
-  if impl == "fast" and stride == 1:
+    return _conv_s2(x, kernel, p, _form(impl, weight_grad, cin, cout), dtype)
+  if stride == 1:  # lax's, in both precisions: im2col's k*k copies cost more
     return _lax_conv(x, kernel, 1, pads, dtype)
   return _gemm_conv(x, kernel, stride, p, dtype)
 
@@ -368,5 +396,5 @@ def conv_transpose2d(x, kernel, stride: int, padding: Padding, impl: str = "auto
     return jax.lax.conv_transpose(xc, kc, (stride, stride), ((q, q),) * 2,
                                   dimension_numbers=_DN, preferred_element_type=_acc(dtype))
   if stride == 2 and k % 2 == 0:
-    return _conv_transpose_s2(x, kernel, padding, _form(impl, weight_grad, cout), dtype)
+    return _conv_transpose_s2(x, kernel, padding, _form(impl, weight_grad, cout, cin), dtype)
   return _gemm_conv_transpose(x, kernel, stride, padding, dtype)
