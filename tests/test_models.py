@@ -71,6 +71,7 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
     (2, 1, 4, 6, 3, 4),     # stride 2: space-to-depth forms, narrow input
     (2, 1, 4, 5, 8, 16),    # odd size: conv falls back to im2col, convT stays s2d
     (2, 1, 4, 7, 16, 20),   # wide input
+    (2, 1, 4, 4, 64, 72),   # wider: "gemm"'s GEMM forms (taps forward pass)
     (2, 0, 2, 4, 17, 3),    # k=2, no padding
     (2, 2, 6, 8, 2, 5),     # k=6: 3x3 taps on the s2d grid
     (1, 0, 4, 4, 2, 3),     # stride 1: lax's conv, col2im for the transposed ("gemm")
@@ -169,11 +170,12 @@ def test_fast_path_avoids_strided_lax_gradients():
   """The backward pass of a fast stride-2 conv and stride-2 transposed conv
   contains no lhs-dilated (strided-gradient) convolution, which is what XLA:CPU
   runs slowly."""
-  x, k = jnp.zeros((2, 8, 8, 16)), jnp.zeros((4, 4, 16, 16))  # >= GEMM_MIN_CHANNELS
+  c = kernels.GEMM_MIN_CHANNELS  # "gemm"'s GEMM forms from this width
+  x, k = jnp.zeros((2, 8, 8, c)), jnp.zeros((4, 4, c, c))
   def hlo(fn, impl, x):
     loss = lambda x, k: jnp.sum(fn(x, k, 2, 1, impl) ** 2)
     return jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, k).as_text()
-  for fn, inp in ((kernels.conv2d, x), (kernels.conv_transpose2d, jnp.zeros((2, 4, 4, 16)))):
+  for fn, inp in ((kernels.conv2d, x), (kernels.conv_transpose2d, jnp.zeros((2, 4, 4, c)))):
     assert "lhs_dilate = [2, 2]" in hlo(fn, "xla", inp)
     assert "lhs_dilate = [2, 2]" not in hlo(fn, "fast", inp)
     # "gemm": no convolution left, every contraction a GEMM.

@@ -349,7 +349,11 @@ def _conv_transpose_s2_bwd(padding, form, dtype, res, g):
 _conv_transpose_s2.defvjp(_conv_transpose_s2_fwd, _conv_transpose_s2_bwd)
 
 
-GEMM_MIN_CHANNELS = 16  # "gemm": narrower convolutions keep lax's forms
+# "gemm": narrower stride-2 convolutions keep lax's forms. In bfloat16 on this
+# CPU the GEMM forms won on 64-512 channels (dcgan64 0.82x the step time of
+# lax's forms) and lost on 32 (vae28 1.39x) with a threshold of 16; at 64 they
+# tie on the small models (experiments.benchmark --conv_impl fast,gemm).
+GEMM_MIN_CHANNELS = 64
 
 
 def _form(impl: str, weight_grad: str, cin: int, cout: int):
@@ -359,8 +363,8 @@ def _form(impl: str, weight_grad: str, cin: int, cout: int):
   "gemm" makes all three GEMMs, the forward pass one GEMM and shifted sums
   where its output is narrower than im2col's columns ("taps": a
   discriminator's or an encoder's widening layers), except for narrow
-  inputs (an image's 1 or 3 channels), whose GEMMs would have a handful of
-  columns and keep lax's forms."""
+  layers (an image's 1 or 3 channels up to GEMM_MIN_CHANNELS), whose GEMMs
+  are too thin to beat lax's forms."""
   if impl == "fast" or cin < GEMM_MIN_CHANNELS:
     return ("conv", "conv", weight_grad)
   return ("taps" if cout <= 4 * cin else "gemm", "gemm", "gemm")
