@@ -1,8 +1,10 @@
 """What every entry point does before any JAX work: the device flags (the
 CPU split, joining a multi-process run) and their set-up."""
 import contextlib
+import faulthandler
 import os
 import platform
+import signal
 import socket
 
 import jax
@@ -50,6 +52,10 @@ def setup(argv=None):
   or a coordinator setting is given."""
   del argv
   checkpoint.quiet_abandoned_reads()
+  # `kill -USR1 PID` prints every thread's Python stack to stderr (a run that
+  # seems stuck says where) and the run goes on.
+  if hasattr(signal, "SIGUSR1"):
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
   f = flags.FLAGS
   parallel.split_host_cpu(f.cpu_devices)
   explicit = (f.coordinator_address, f.num_processes, f.process_id)

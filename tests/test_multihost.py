@@ -109,7 +109,9 @@ def test_a_dead_peer_ends_the_survivor_in_one_line_within_the_timeout(tmp_path):
     try:
       procs[0].wait(timeout=60)
     except subprocess.TimeoutExpired:
-      pytest.fail(f"the survivor still runs 60 s after its peer died:\n{procs[0].output()[-3000:]}")
+      os.kill(procs[0].pid, signal.SIGUSR1)  # its threads' stacks, to say where it waits
+      time.sleep(3)
+      pytest.fail(f"the survivor still runs 60 s after its peer died:\n{procs[0].output()[-8000:]}")
     waited = time.time() - t0
     out = procs[0].output()
   assert procs[0].returncode == 1 and waited < 30, (waited, out[-3000:])
