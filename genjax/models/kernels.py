@@ -362,9 +362,9 @@ def _form(impl: str, weight_grad: str, cin: int, cout: int):
   is the adjoint of). "fast" keeps lax's convolutions (and weight_grad).
   "gemm" makes all three GEMMs, the forward pass one GEMM and shifted sums
   where its output is narrower than im2col's columns ("taps": a
-  discriminator's or an encoder's widening layers), except for narrow
-  layers (an image's 1 or 3 channels up to GEMM_MIN_CHANNELS), whose GEMMs
-  are too thin to beat lax's forms."""
+  discriminator's or an encoder's widening layers), except for layers
+  narrower than GEMM_MIN_CHANNELS (an image's 1 or 3 channels among them),
+  whose GEMMs are too thin to beat lax's forms."""
   if impl == "fast" or cin < GEMM_MIN_CHANNELS:
     return ("conv", "conv", weight_grad)
   return ("taps" if cout <= 4 * cin else "gemm", "gemm", "gemm")
