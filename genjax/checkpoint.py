@@ -49,8 +49,8 @@ _ALREADY_REPORTED = ("Encountered error while reading array index", "Event loop 
                      "OUT_OF_RANGE", "No space left on device")
 
 
-def _abandoned(error) -> bool:
-  return any(s in f"{error}" for s in _ALREADY_REPORTED)
+def _names_any(error, markers=_ALREADY_REPORTED) -> bool:
+  return any(s in f"{error}" for s in markers)
 
 
 def _quiet(previous, drop):
@@ -75,7 +75,7 @@ _PEER_GONE = ("Connection reset by peer", "Connection closed by peer", "Gloo All
 
 def _keep_record(record) -> bool:
   text = f"{record.getMessage()} {record.exc_info and record.exc_info[1]}"
-  return not (_abandoned(text) or any(s in text for s in _PEER_GONE))
+  return not _names_any(text, _ALREADY_REPORTED + _PEER_GONE)
 
 
 def quiet_abandoned_reads():
@@ -85,9 +85,9 @@ def quiet_abandoned_reads():
   uncaught-exception hooks, and the absl / asyncio loggers; and the logged
   errors of a save whose barrier lost a dead peer (the train loop reports the
   peer). Every other error still shows. Idempotent; the entry points call it."""
-  sys.unraisablehook = _quiet(sys.unraisablehook, lambda u: _abandoned(u.exc_value))
-  sys.excepthook = _quiet(sys.excepthook, lambda kind, value, tb: _abandoned(value))
-  threading.excepthook = _quiet(threading.excepthook, lambda a: _abandoned(a.exc_value))
+  sys.unraisablehook = _quiet(sys.unraisablehook, lambda u: _names_any(u.exc_value))
+  sys.excepthook = _quiet(sys.excepthook, lambda kind, value, tb: _names_any(value))
+  threading.excepthook = _quiet(threading.excepthook, lambda a: _names_any(a.exc_value))
   for logger in (logging.get_absl_logger(), pylogging.getLogger("asyncio")):
     if _keep_record not in logger.filters:
       logger.addFilter(_keep_record)

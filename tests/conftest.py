@@ -28,13 +28,15 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 
 # The test files that take longest (seconds of XLA compiling and training),
-# longest first: pytest-xdist hands whole files to its processes in collection
-# order (make test: --dist loadfile --no-loadscope-reorder), so these start
-# first and the light files fill in at the end, instead of one long file
-# running alone at the end while the other processes idle.
-SLOW_FILES = ("test_translation", "test_conditional", "test_restore", "test_studies",
-              "test_faults", "test_train", "test_evaluate", "test_multidevice",
-              "test_multihost", "test_pipeline", "test_schedules", "test_precision")
+# longest first (pytest --durations=0, summed per file): pytest-xdist hands
+# whole files to its processes in collection order (make test: --dist loadfile
+# --no-loadscope-reorder), so these start first and the light files fill in at
+# the end, instead of one long file running alone at the end while the other
+# processes idle.
+SLOW_FILES = ("test_conditional", "test_faults", "test_translation", "test_restore",
+              "test_train", "test_studies", "test_multihost", "test_models",
+              "test_multidevice", "test_pipeline", "test_evaluate", "test_cli",
+              "test_precision", "test_schedules", "test_benchmark", "test_control")
 
 
 def pytest_collection_modifyitems(session, config, items):
