@@ -6,6 +6,7 @@ import os
 import platform
 import signal
 import socket
+import sys
 
 import jax
 from absl import flags
@@ -45,13 +46,49 @@ def _int(value):
   return int(value) if value not in (None, "") else None
 
 
+# Compiled programs are kept on disk (JAX's persistent compilation cache): a
+# resumed run, a study's next seed, or sampling after training loads them
+# instead of compiling again (cyclegan128's step: 18.9 s to compile, 3.6 s to
+# load). Entries are keyed by the program, the JAX version, the device and the
+# compiler options, so a stale entry is never used.
+CACHE_ENV = "GENJAX_XLA_CACHE"
+CACHE_MAX_BYTES = 2 << 30  # least recently used entries go beyond this
+
+
+def compilation_cache(environ=os.environ):
+  """The folder of compiled programs every entry point uses: JAX's own
+  JAX_COMPILATION_CACHE_DIR where it is set, else $GENJAX_XLA_CACHE ("off":
+  none), else $XDG_CACHE_HOME/genjax/xla (~/.cache/genjax/xla). Returns it,
+  or None when off."""
+  if environ.get("JAX_COMPILATION_CACHE_DIR"):
+    return environ["JAX_COMPILATION_CACHE_DIR"]  # JAX reads it itself
+  path = environ.get(CACHE_ENV)
+  if path is None:
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "genjax", "xla")
+  if path.lower() == "off":
+    return None
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:  # a run goes on without it; says so in one line
+    print(f"Not caching compiled programs: {e}. Set {CACHE_ENV} to a writable folder, or "
+          f"to off.", file=sys.stderr)
+    return None
+  jax.config.update("jax_compilation_cache_dir", path)
+  if jax.config.jax_compilation_cache_max_size == -1:  # not set by the user
+    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+  return path
+
+
 def setup(argv=None):
   """What every entry point does before any JAX work: drop orbax's late
   errors from reads of a damaged checkpoint (reported in one line already),
-  split the CPU (--cpu_devices), and join a multi-process run when --multihost
-  or a coordinator setting is given."""
+  keep compiled programs on disk (compilation_cache), split the CPU
+  (--cpu_devices), and join a multi-process run when --multihost or a
+  coordinator setting is given."""
   del argv
   checkpoint.quiet_abandoned_reads()
+  compilation_cache()
   # `kill -USR1 PID` prints every thread's Python stack to stderr (a run that
   # seems stuck says where) and the run goes on.
   if hasattr(signal, "SIGUSR1"):

@@ -138,8 +138,9 @@ def run_group(make_commands, env=None, timeout=600, attempts=3):
 
 
 def run_module(args, env=None, timeout=600, cwd=ROOT):
-  """Runs `python -m <args>` from the repository root; returns CompletedProcess."""
-  full_env = dict(os.environ, **(env or {}))
+  """Runs `python -m <args>` from the repository root; returns CompletedProcess.
+  `env` adds to the environment; a None value removes that variable."""
+  full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
   full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
   return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=full_env,
                         capture_output=True, text=True, timeout=timeout)

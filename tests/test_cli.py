@@ -5,15 +5,20 @@ import os
 import numpy as np
 import pytest
 
-from genjax import checkpoint, cli, errors
+from genjax import checkpoint, cli, errors, launch
 from tests.conftest import run_module
 
 
 def test_train_then_sample_from_the_command_line(tmp_path):
   wd = str(tmp_path / "run")
+  # Outside the tests' own cache, the entry point keeps what it compiles in
+  # $GENJAX_XLA_CACHE.
+  cache = tmp_path / "xla"
   proc = run_module(["genjax.train", "--config", "configs/dcgan.py:smoke", "--workdir", wd,
-                     "--config.train.num_steps=3", "--config.gan.loss=hinge"])
+                     "--config.train.num_steps=3", "--config.gan.loss=hinge"],
+                    env={"JAX_COMPILATION_CACHE_DIR": None, launch.CACHE_ENV: str(cache)})
   assert proc.returncode == 0, proc.stderr[-3000:]
+  assert len(os.listdir(cache)) >= 2  # the train step and the initialisation at least
   assert json.load(open(os.path.join(wd, "config.json")))["gan"]["loss"] == "hinge"
   out = str(tmp_path / "s.npz")
   proc = run_module(["genjax.sample", "--workdir", wd, "--num", "7", "--out", out,
@@ -34,6 +39,30 @@ def test_train_then_sample_from_the_command_line(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "Resumed" in proc.stdout and "2 cpu device(s)" in proc.stdout
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).latest_step() == 5
+
+
+def test_compiled_programs_are_cached_where_jax_or_genjax_is_told_else_in_the_user_cache(
+    monkeypatch, tmp_path, capsys):
+  updates = {}
+  monkeypatch.setattr(launch.jax.config, "update", updates.__setitem__)
+  assert launch.compilation_cache({"JAX_COMPILATION_CACHE_DIR": "/j",
+                                   launch.CACHE_ENV: "/g"}) == "/j"
+  assert updates == {}  # JAX reads its own variable
+  assert launch.compilation_cache({launch.CACHE_ENV: "OFF", "XDG_CACHE_HOME": "/x"}) is None
+  assert updates == {}
+  assert launch.compilation_cache({launch.CACHE_ENV: str(tmp_path / "g")}) == str(tmp_path / "g")
+  assert updates["jax_compilation_cache_dir"] == str(tmp_path / "g")
+  assert os.path.isdir(tmp_path / "g")
+  assert launch.compilation_cache({"XDG_CACHE_HOME": str(tmp_path)}) == str(tmp_path / "genjax/xla")
+  monkeypatch.setenv("HOME", str(tmp_path / "home"))
+  home = str(tmp_path / "home" / ".cache" / "genjax" / "xla")
+  assert launch.compilation_cache({}) == home == updates["jax_compilation_cache_dir"]
+  assert updates["jax_compilation_cache_max_size"] == launch.CACHE_MAX_BYTES
+  # A folder that cannot be made: the run goes on uncached and says why in one line.
+  (tmp_path / "file").write_text("")
+  updates.clear()
+  assert launch.compilation_cache({launch.CACHE_ENV: str(tmp_path / "file" / "x")}) is None
+  assert updates == {} and launch.CACHE_ENV in capsys.readouterr().err
 
 
 def test_config_typo_fails_before_training(tmp_path):
