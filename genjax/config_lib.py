@@ -21,6 +21,13 @@ DATASETS = {
 }
 
 
+def user_cache_dir(environ=os.environ) -> str:
+  """genjax's folder in the user's cache: $XDG_CACHE_HOME/genjax, else
+  ~/.cache/genjax (the embedded digits' decoded copy, compiled programs)."""
+  base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "genjax")
+
+
 def load(spec: str) -> ml_collections.ConfigDict:
   """A config file's get_config(arg) from "path/to/config.py[:arg]", loaded the
   way --config loads it."""

