@@ -101,11 +101,19 @@ def _plot_png(draw, panels: int, width: float = 3.6, height: float = 2.5) -> byt
   import matplotlib.pyplot as plt
   cols = min(panels, 4)
   rows = math.ceil(panels / cols)
-  fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+  # Fixed margins (inches) around each panel for its tick labels and title:
+  # tight_layout measured them by drawing the figure once more (a third of
+  # the report's time).
+  left, right, top, bottom = 0.55, 0.15, 0.3, 0.3
+  fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                           gridspec_kw=dict(
+                               left=left / (width * cols), right=1 - right / (width * cols),
+                               bottom=bottom / (height * rows), top=1 - top / (height * rows),
+                               wspace=(left + right) / (width - left - right),
+                               hspace=(top + bottom) / (height - top - bottom)))
   for ax in axes.flat[panels:]:
     ax.set_visible(False)
   draw(list(axes.flat[:panels]))
-  fig.tight_layout()
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=90)
   plt.close(fig)
@@ -125,8 +133,9 @@ def curves(rows, prefix: str):
     for ax, key in zip(axes, keys):
       pts = [(r["step"], r[key]) for r in rows if key in r]
       ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 30 else None)
-      ax.set_title(key, fontsize=9)
+      ax.set_title(key, fontsize=9, y=1.0, pad=3)  # placed, not fitted around the ticks
       ax.tick_params(labelsize=7)
+      ax.locator_params(nbins=4)
       ax.grid(alpha=0.3)
   return _plot_png(draw, len(keys))
 
