@@ -196,12 +196,24 @@ def _gemm_conv_transpose(x, kernel, stride: int, padding: int, dtype=None):
 # y[i] = sum_A xs[i + A] Ws[A] with Ws[A] = W[2A + q] stacked over q: a stride-1
 # conv with a (k/2)x(k/2) kernel on 4x the channels.
 
+def space_to_depth(x, p: int):
+  """Folds each p x p pixel block into channels, ordered (qy, qx, c):
+  (n, h, w, c) -> (n, h / p, w / p, p * p * c) (pixel unshuffle)."""
+  n, h, w, c = x.shape
+  return x.reshape(n, h // p, p, w // p, p, c).transpose(0, 1, 3, 2, 4, 5).reshape(
+      n, h // p, w // p, p * p * c)
+
+
+def depth_to_space(x, p: int):
+  """The inverse of space_to_depth (pixel shuffle)."""
+  n, h, w, c = x.shape
+  return x.reshape(n, h, w, p, p, c // (p * p)).transpose(0, 1, 3, 2, 4, 5).reshape(
+      n, h * p, w * p, c // (p * p))
+
+
 def _space_to_depth(x, padding: int):
   """Zero-pads by `padding`, then folds 2x2 pixel blocks into channels (qy, qx, c)."""
-  n, h, w, c = x.shape
-  xp = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-  hs, ws = (h + 2 * padding) // 2, (w + 2 * padding) // 2
-  return xp.reshape(n, hs, 2, ws, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, hs, ws, 4 * c)
+  return space_to_depth(jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0))), 2)
 
 
 def _space_to_depth_kernel(kernel):
@@ -257,13 +269,11 @@ def _conv_s2_forward(x, kernel, padding: int, contract: str, dtype=None):
 def _conv_s2_adjoint(dy, kernel, in_shape, padding: int, contract: str = "conv", dtype=None):
   """The transpose of x -> conv(x, kernel, stride 2) applied to dy: a full
   stride-1 conv of dy with the flipped s2d kernel, then depth-to-space and crop."""
-  n, h, w, ci = in_shape
+  _, h, w, _ = in_shape
   half = kernel.shape[0] // 2
   wt = _space_to_depth_kernel(kernel)[::-1, ::-1].transpose(0, 1, 3, 2)
   dxs = _s2d_conv(dy, wt, half - 1, contract, dtype)  # (n, (h + 2p) / 2, (w + 2p) / 2, 4 ci)
-  hs, ws = dxs.shape[1:3]
-  dxp = dxs.reshape(n, hs, ws, 2, 2, ci).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * hs, 2 * ws, ci)
-  return dxp[:, padding:padding + h, padding:padding + w]
+  return depth_to_space(dxs, 2)[:, padding:padding + h, padding:padding + w]
 
 
 def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dtype=None):

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from genjax import errors
 from genjax.models import compute, kernels
-from genjax.models.kernels import Padding
+from genjax.models.kernels import Padding, depth_to_space, space_to_depth  # noqa: F401 (layers)
 
 default_kernel_init = nn.initializers.normal(0.02)  # DCGAN initialisation
 

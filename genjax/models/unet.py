@@ -7,7 +7,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from genjax import errors
-from genjax.models.layers import Conv2D, ConvTranspose2D
+from genjax.models.layers import Conv2D, ConvTranspose2D, depth_to_space, space_to_depth
 
 
 class UNet(nn.Module):
@@ -46,10 +46,8 @@ class UNet(nn.Module):
       raise errors.InputError(f"model.depth={self.depth}: a U-Net block needs at least one "
                               "convolution; give model.depth >= 1.")
     p = self.patch
-    n, h, wd, c = x.shape
-    if p > 1:  # space to depth
-      x = x.reshape(n, h // p, p, wd // p, p, c).transpose(0, 1, 3, 2, 4, 5)
-      x = x.reshape(n, h // p, wd // p, p * p * c)
+    if p > 1:
+      x = space_to_depth(x, p)
     skips = []
     for i, w in enumerate(self.widths):
       if i:
@@ -60,7 +58,4 @@ class UNet(nn.Module):
       x = nn.relu(ConvTranspose2D(w, 4, 2, 1, **kw)(x))
       x = block(jnp.concatenate([x, skip], -1), w)
     x = Conv2D(self.out_channels * p * p, 3, kernel_init=nn.initializers.zeros)(x)
-    if p > 1:  # depth to space
-      x = x.reshape(n, h // p, wd // p, p, p, self.out_channels).transpose(0, 1, 3, 2, 4, 5)
-      x = x.reshape(n, h, wd, self.out_channels)
-    return x
+    return depth_to_space(x, p) if p > 1 else x
