@@ -14,7 +14,7 @@ from PIL import Image
 
 from genjax import checkpoint, data, images, models, run, sample, workdir
 from genjax.models import layers
-from tests.conftest import assert_trees_close, load_config, run_module, smoke, train_preempted
+from tests.conftest import assert_trees_close, load_config, rewound, run_module, smoke
 
 
 def test_conditional_batchnorm_is_batchnorm_with_per_class_gain_and_bias():
@@ -133,10 +133,9 @@ CONDITIONINGS = [
 
 @pytest.mark.parametrize("name,overrides", CONDITIONINGS)
 def test_conditional_smoke_trains_samples_by_label_and_resumes_exactly(name, overrides, tmp_path):
-  straight = run.train_and_evaluate(smoke(name, overrides, num_steps=4), str(tmp_path / "a"))
-  wd = str(tmp_path / "b")
-  run.train_and_evaluate(smoke(name, overrides, num_steps=2), wd)
-  resumed = run.train_and_evaluate(smoke(name, overrides, num_steps=4), wd)
+  straight = run.train_and_evaluate(smoke(name, overrides), str(tmp_path / "a"))
+  wd = rewound(str(tmp_path / "a"), 2, str(tmp_path / "b"))
+  resumed = run.train_and_evaluate(smoke(name, overrides), wd)
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
   info = json.load(open(os.path.join(wd, workdir.DATA_FILE)))
   assert info["class_names"] == [str(i) for i in range(10)]
@@ -186,15 +185,15 @@ def test_sngan_cifar10_variant_resumes_exactly_with_spectral_norm_state(tmp_path
     cfg.generator.update(widths=(8, 8, 8))
     cfg.discriminator.update(widths=(8, 8, 8, 8))
     cfg.train.conv_impl = "xla"  # compiles faster
-    cfg.gan.n_critic = 2
+    cfg.gan.n_critic = 1  # compiles in half the time (several D updates per step: test_schedules)
     cfg.train.update(batch_size=4, num_steps=steps, log_every=1, checkpoint_every=1,
                      sample_every=2, num_grid_samples=10, progress=False)
     cfg.evals.heldout.every = 0
     return cfg
   with tfds.testing.mock_data(num_examples=16):
     straight = run.train_and_evaluate(config(2), str(tmp_path / "a"))
-    train_preempted(config(2), str(tmp_path / "b"), 1)  # the same programs, stopped at 1
-    resumed = run.train_and_evaluate(config(2), str(tmp_path / "b"))
+    resumed = run.train_and_evaluate(config(2), rewound(str(tmp_path / "a"), 1,
+                                                        str(tmp_path / "b")))
   sn = [jax.tree_util.keystr(k) for k, _ in
         jax.tree_util.tree_leaves_with_path(resumed.d.batch_stats)]
   assert any("/u" in k for k in sn) and any("sigma" in k for k in sn)

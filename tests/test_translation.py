@@ -15,7 +15,7 @@ from genjax import config_lib, data, evaluators, run, workdir
 from genjax.data import tasks
 from genjax.methods import cyclegan
 from genjax.evaluators.extractors import build_extractor
-from tests.conftest import assert_trees_close, load_config, run_module, smoke, train_preempted
+from tests.conftest import assert_trees_close, load_config, rewound, run_module, smoke
 
 
 def test_edges_are_the_binary_outlines_of_the_strokes():
@@ -70,8 +70,7 @@ def resumed_runs(tmp_path_factory):
   for name in ("pix2pix", "cyclegan"):
     root = tmp_path_factory.mktemp(name)
     straight = run.train_and_evaluate(smoke(name, num_steps=4), str(root / "a"))
-    wd = str(root / "b")
-    train_preempted(smoke(name, num_steps=4), wd, 2)
+    wd = rewound(str(root / "a"), 2, str(root / "b"))
     out[name] = straight, run.train_and_evaluate(smoke(name, num_steps=4), wd), wd
   return out
 
