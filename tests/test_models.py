@@ -246,3 +246,24 @@ def test_unet_depth_sets_the_convolutions_per_block():
   assert [len(names[d]) for d in (1, 2, 4)] == [3 * d + 2 for d in (1, 2, 4)]
   with pytest.raises(ValueError, match="model.depth"):
     models.MODELS["unet"](widths=(4, 8), depth=0).init(jax.random.PRNGKey(0), x)
+
+
+def test_residual_restorer_starts_at_zero_and_keeps_any_multiple_of_its_patch():
+  """EDSR-style blocks on the patch x patch grid: 2 convolutions per block plus
+  head, body end and a zero-initialised tail (an untrained residual is 0), and
+  the pixel (un)shuffle around them is exact."""
+  x = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 10, 3))
+  net = models.build({"name": "resblocks", "width": 8, "blocks": 3, "patch": 2},
+                     out_channels=3)
+  params = net.init(jax.random.PRNGKey(0), x)["params"]
+  assert len(params) == 2 * 3 + 3 and net.multiple == 2
+  assert not np.asarray(net.apply({"params": params}, x)).any()
+  tail = dict(params, **{f"Conv2D_{2 * 3 + 2}": jax.tree.map(jnp.ones_like,
+                                                            params[f"Conv2D_{2 * 3 + 2}"])})
+  assert net.apply({"params": tail}, x).shape == x.shape
+  s = models.layers.space_to_depth(x, 2)
+  assert s.shape == (2, 3, 5, 12)
+  np.testing.assert_array_equal(s[0, 1, 2].reshape(2, 2, 3), x[0, 2:4, 4:6])
+  np.testing.assert_array_equal(models.layers.depth_to_space(s, 2), x)
+  with pytest.raises(ValueError, match="blocks >= 0"):
+    models.build({"name": "resblocks", "blocks": -1}).init(jax.random.PRNGKey(0), x)

@@ -1,6 +1,6 @@
 """Model registry: `build(cfg)` makes a module from a config with a `name` key."""
 from genjax import errors
-from genjax.models import classifier, dcgan, patchgan, resnet, translator, unet, vae
+from genjax.models import classifier, dcgan, patchgan, resblocks, resnet, translator, unet, vae
 from genjax.registry import Registry
 
 MODELS = Registry("model", "<model>.name")
@@ -11,6 +11,7 @@ MODELS["resnet_discriminator"] = resnet.Discriminator
 MODELS["conv_vae"] = vae.ConvVAE
 MODELS["conv_classifier"] = classifier.ConvClassifier
 MODELS["unet"] = unet.UNet
+MODELS["resblocks"] = resblocks.ResidualRestorer
 MODELS["patchgan"] = patchgan.PatchDiscriminator
 MODELS["resnet_translator"] = translator.ResnetTranslator
 
