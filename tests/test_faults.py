@@ -177,13 +177,19 @@ def test_sigterm_and_ctrl_c_save_a_checkpoint_and_the_rerun_finishes(tmp_path):
                         f"--config.train.num_steps={steps}",
                         "--config.train.checkpoint_every=100000", "--config.train.log_every=5"]
   metrics = os.path.join(wd, "metrics.jsonl")
+
+  def rows():
+    if not os.path.exists(metrics):
+      return 0
+    with open(metrics) as f:
+      return sum(1 for _ in f)
+
   saved = [0]
   for sig in (signal.SIGINT, signal.SIGTERM):
-    rows = sum(1 for _ in open(metrics)) if os.path.exists(metrics) else 0
+    before = rows()
     with processes([args(100000)]) as (proc,):
       deadline = time.time() + 300
-      while (not os.path.exists(metrics) or sum(1 for _ in open(metrics)) <= rows) and (
-          time.time() < deadline and proc.poll() is None):
+      while rows() <= before and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
       proc.send_signal(sig)
       proc.wait(timeout=300)

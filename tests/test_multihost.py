@@ -24,10 +24,14 @@ def train_args(wd, steps, *extra):
           *extra]
 
 
+def straight_workdir(tmp_path, steps) -> str:
+  return str(tmp_path / f"straight{steps}")
+
+
 def straight(tmp_path, steps):
   """The same run in this process, one device, uninterrupted."""
   cfg = smoke("vae", num_steps=steps, batch_size=8, checkpoint_every=3)
-  return run.train_and_evaluate(cfg, str(tmp_path / f"straight{steps}"))
+  return run.train_and_evaluate(cfg, straight_workdir(tmp_path, steps))
 
 
 def test_two_processes_from_flags_equal_one_and_resume_in_one(tmp_path):
@@ -41,7 +45,7 @@ def test_two_processes_from_flags_equal_one_and_resume_in_one(tmp_path):
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [3]
   _, two, _ = workdir.restore_workdir(wd)
   six = straight(tmp_path, 6)  # and its checkpoint at step 3
-  assert_trees_close(workdir.restore_workdir(str(tmp_path / "straight6"), 3)[1], two,
+  assert_trees_close(workdir.restore_workdir(straight_workdir(tmp_path, 6), 3)[1], two,
                      rtol=2e-5, atol=1e-6)
   # 2 -> 1 process: the same global batches, so the same run.
   resumed = run.train_and_evaluate(smoke("vae", num_steps=6, batch_size=8, checkpoint_every=3),
