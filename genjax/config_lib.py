@@ -79,6 +79,8 @@ def _data_defaults() -> ml_collections.ConfigDict:
       noise_map=False,      # denoise: give the model the noise std as an input map (FFDNet)
       prefilter="",         # the model corrects a classical output: "nl_means" (denoise), "biharmonic" (inpaint)
       blur_sigma=2.0,       # deblur: Gaussian blur radius in pixels
+      back_project=0,       # sr2 / sr4: iterations of back-projection on translated
+                            #   outputs (data/tasks.py: back_project); 0 = none
       mask="boxes",         # inpaint / harmonize: boxes | strokes | folder (data.mask_path)
       mask_path="",         # mask="folder": a folder of mask images, white = hole
       unpaired=False,       # derived task as two unaligned domains (CycleGAN's thin2thick)
@@ -336,6 +338,7 @@ _RULES = (
     ("data.crop_size", _NONNEGATIVE, ">= 0 (0 = the short side)"),
     ("data.noise_std", _NONNEGATIVE, ">= 0"),
     ("data.blur_sigma", _NONNEGATIVE, ">= 0"),
+    ("data.back_project", _NONNEGATIVE, ">= 0 iterations (0 = none)"),
 )
 
 
@@ -364,6 +367,9 @@ def validate(cfg: ml_collections.ConfigDict):
     if value is not None and not isinstance(value, bool) and not ok(value):
       raise errors.InputError(f"Config key {key} is {value!r}; it must be {what} "
                        f"(--config.{key}=...).")
+  if _get(cfg, "data.back_project") and _get(cfg, "data.task") not in ("sr2", "sr4"):
+    raise errors.InputError(f"Config key data.back_project applies to data.task sr2 or sr4 "
+                            f"(got task {_get(cfg, 'data.task')!r}); set it to 0.")
 
 
 def apply_overrides(cfg: ml_collections.ConfigDict, overrides: dict, where: str):

@@ -6,7 +6,7 @@
   # an image-to-image run: PSNR / SSIM / L1 on whole held-out images vs baselines
   # (restoration photos: --reference_split external for three never-seen ones)
   python -m genjax.evaluate --workdir runs/denoise [--reference_split external] \
-      [--self_ensemble]
+      [--self_ensemble] [--back_project N]
   # any two image sets: .npz (`images`), image folder, or tfds:NAME:SPLIT
   python -m genjax.evaluate --samples a.npz --reference b_folder/ \
       --extractor classifier:runs/clf_mnist [--out result.json]
@@ -72,6 +72,10 @@ def define_flags():
                      "measure its effect on FID and precision / recall.")
   flags.DEFINE_bool("self_ensemble", False, "Workdir mode, image-to-image runs: translate "
                     "with the x8 self-ensemble (eval/paired_x8_<step>.json).")
+  flags.DEFINE_integer("back_project", None, "Workdir mode, super-resolution runs: iterations "
+                       "of back-projection onto the input (default: the run's "
+                       "data.back_project; another value: eval/paired_bpN_<step>.json).",
+                       lower_bound=0)
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
@@ -99,10 +103,13 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
       if options.get("reference_split"):
         cfg["split"] = options["reference_split"]
       cfg["self_ensemble"] = options.pop("self_ensemble", False)
+      cfg["back_project"] = options.pop("back_project", None)
       evaluator = paired.PairedEvaluator(r, workdir, writer, **cfg)
       return [evaluator(r.restore(ckpt, s)[0], s) for s in steps]
     if options.pop("self_ensemble", False):
       raise errors.InputError("--self_ensemble applies to image-to-image runs only.")
+    if options.pop("back_project", None) is not None:
+      raise errors.InputError("--back_project applies to super-resolution runs only.")
     evaluator = quality.QualityEvaluator(r, workdir, writer, extractor, **options)
     held = None
     if r.method.eval_step is not None:
@@ -147,7 +154,8 @@ def main(argv):
                                 near_copy_quantile=FLAGS.near_copy_quantile,
                                 iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier,
                                 truncation=FLAGS.truncation,
-                                self_ensemble=FLAGS.self_ensemble):
+                                self_ensemble=FLAGS.self_ensemble,
+                                back_project=FLAGS.back_project):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = quality.evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,

@@ -45,6 +45,10 @@ def define_flags():
   flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
   flags.DEFINE_bool("self_ensemble", False, "Average the outputs for the 8 flips and rotations "
                     "of each input (8x the compute; usually a little higher PSNR).")
+  flags.DEFINE_integer("back_project", None, "Super-resolution: iterations of back-projection "
+                       "onto the input (the downsampled output made to match it; default: "
+                       "the run's data.back_project, 4 for configs/restore.py:sr2 and sr4).",
+                       lower_bound=0)
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
   launch.define_device_flags()
@@ -87,7 +91,8 @@ def add_task_inputs(r, inputs: dict, sigma: float = None):
 
 
 def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
-                     step=None, direction="AtoB", self_ensemble=False, model=None, sigma=None):
+                     step=None, direction="AtoB", self_ensemble=False, model=None, sigma=None,
+                     back_project=None):
   """Translates every image of input_dir into output_dir with a run (workdir)
   or a released model; returns the names."""
   r, state = open_translator(workdir, model, step)
@@ -127,7 +132,8 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
     add_task_inputs(r, inputs, sigma)
-    out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble))
+    out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble,
+                                             back_project))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
           os.path.join(output_dir, name))
@@ -141,7 +147,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,
                            FLAGS.overlap, FLAGS.step, FLAGS.direction, FLAGS.self_ensemble,
-                           FLAGS.model, FLAGS.sigma)
+                           FLAGS.model, FLAGS.sigma, FLAGS.back_project)
   print(f"Translated {len(names)} image(s) into {FLAGS.output}")
 
 

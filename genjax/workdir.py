@@ -15,6 +15,7 @@ import numpy as np
 
 import genjax
 from genjax import checkpoint, config_lib, data, errors, images, methods, parallel
+from genjax.data import tasks
 from genjax.models import compute
 
 CONFIG_FILE = "config.json"
@@ -350,12 +351,15 @@ class Run:
     return np.asarray(self._activations(state, z, y))
 
   def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
-                direction: str = "AtoB", self_ensemble: bool = False) -> np.ndarray:
+                direction: str = "AtoB", self_ensemble: bool = False,
+                back_project=None) -> np.ndarray:
     """One image of any size: `inputs` maps the method's input fields (input,
     mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
     computed tile by tile when larger than `tile` (images.tiled). Two-way
     translators (CycleGAN) also take direction="BtoA". self_ensemble: the
-    mean over the 8 flips and rotations (images.self_ensemble)."""
+    mean over the 8 flips and rotations (images.self_ensemble).
+    back_project: super-resolution's iterations of back-projection onto the
+    input (tasks.back_project; None: the run's data.back_project)."""
     if self._translate is None:
       raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
     if direction not in self.method.directions:
@@ -365,7 +369,15 @@ class Run:
     fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
     whole = lambda ins: images.tiled(fn, ins, tile, overlap, self.method.multiple,
                                      self.method.scale)
-    return images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
+    out = images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
+    task = self.config.data.task
+    if back_project is None:
+      back_project = self.config.data.get("back_project", 0)
+    if back_project and task not in tasks.SR_FACTORS:
+      raise errors.InputError(f"Back-projection applies to super-resolution runs (data.task "
+                              f"sr2 or sr4), not {task or self.config.method!r}; leave "
+                              "--back_project out.")
+    return tasks.back_project(out, inputs["input"], task, back_project) if back_project else out
 
   def preview(self, state, batch, seed: int):
     """(rows, cols, H, W, C) float32 numpy images for a grid, or None."""

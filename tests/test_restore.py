@@ -41,6 +41,29 @@ def test_super_resolution_input_is_the_bicubic_downsample(task, factor):
   np.testing.assert_array_equal(b["input"][0], np.asarray(expected))
 
 
+def test_back_projection_pulls_the_output_towards_the_input():
+  """Each iteration brings the output's bicubic downsample nearer the input;
+  from the bicubic upsampling of a photo's downsample it also nears the photo."""
+  hr = photos.photos(("astronaut",), 3)[0][100:164, 200:264]  # 64 px of a face
+  x = tasks.degrade("sr2", hr, None, None)["input"]
+  y0 = np.asarray(Image.fromarray(x).resize((64, 64), Image.BICUBIC), np.float32) / 127.5 - 1
+  down = lambda y: tasks._resize(y, (32, 32))
+  lo = x / 127.5 - 1
+  err = lambda y: float(np.abs(down(y) - lo).mean())
+  ys = [tasks.back_project(y0, x, "sr2", n) for n in (0, 1, 4)]
+  np.testing.assert_array_equal(ys[0], y0)  # 0 iterations: as it was
+  assert err(ys[2]) < err(ys[1]) < 0.7 * err(y0)
+  mse = lambda y: float(np.mean((y - (hr / 127.5 - 1)) ** 2))
+  assert mse(ys[2]) < mse(y0) and ys[2].min() >= -1 and ys[2].max() <= 1
+  with pytest.raises(ValueError, match="not 2x the input"):
+    tasks.back_project(y0[:60], x, "sr2", 1)
+  cfg = load_config("restore", "denoise")
+  cfg.data.back_project = 2
+  with pytest.raises(ValueError, match="data.back_project applies to data.task sr2 or sr4"):
+    config_lib.validate(cfg)
+  assert load_config("restore", "sr4").data.back_project == 4
+
+
 def test_blur_grey_and_hole_degradations():
   rng = np.random.default_rng(0)
   x = rng.integers(0, 256, (32, 32, 3), np.uint8)
@@ -197,11 +220,21 @@ def test_translate_cli_handles_any_size_and_mode(task, trained, tmp_path):
   if masked:
     with pytest.raises(ValueError, match="--mask"):
       translate.translate_folder(wd, str(src), str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="super-resolution"):
+      translate.translate_folder(wd, str(src), str(tmp_path / "x"), str(masks), back_project=2)
   if task == "sr2":  # the x8 self-ensemble: 8 passes, each output turned back
     translate.translate_folder(wd, str(src), str(tmp_path / "x8"), tile=64, overlap=8,
                                self_ensemble=True)
     with Image.open(tmp_path / "x8" / "grey.png") as a, Image.open(dst / "grey.png") as b:
       assert a.size == b.size and 0 < np.abs(np.asarray(a, float) - np.asarray(b, float)).max()
+    # back-projected (the smoke run's data.back_project is 0): its downsample nears the input
+    translate.translate_folder(wd, str(src), str(tmp_path / "bp"), tile=64, overlap=8,
+                               back_project=4)
+    def input_error(out_dir):  # mean |the output's bicubic downsample - the input|
+      with Image.open(out_dir / "tall.jpg") as out, Image.open(src / "tall.jpg") as x:
+        return np.abs(np.asarray(out.resize(x.size, Image.BICUBIC), float)
+                      - np.asarray(x, float)).mean()
+    assert input_error(tmp_path / "bp") < 0.8 * input_error(dst)
 
 
 def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():

@@ -130,6 +130,30 @@ def _down(factor):
 
 DEGRADATIONS["sr2"] = _down(2)
 DEGRADATIONS["sr4"] = _down(4)
+SR_FACTORS = {"sr2": 2, "sr4": 4}
+
+
+def _resize(a, hw):
+  """Float HWC resized to hw = (h, w) by PIL's bicubic filter channel by
+  channel (antialiased when shrinking, as the sr tasks' degradation)."""
+  return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c], np.float32), "F")
+                              .resize(hw[::-1], Image.BICUBIC)) for c in range(a.shape[-1])], -1)
+
+
+def back_project(y, x, task: str, iterations: int):
+  """Iterative back-projection (Irani & Peleg 1991) of a super-resolved image:
+  `iterations` times, y += bicubic upsampling of (x - the sr task's
+  degradation of y), which pulls y towards the images whose downsampling is
+  the low-resolution input x. y: float HWC in [-1, 1], factor x x's size; x:
+  uint8 HWC. Returns float HWC in [-1, 1] (clipped)."""
+  f = SR_FACTORS[task]
+  lo, hw = x.astype(np.float32) / 127.5 - 1.0, y.shape[:2]
+  if hw != (f * lo.shape[0], f * lo.shape[1]):
+    raise ValueError(f"back_project: output {hw} is not {f}x the input {lo.shape[:2]}.")
+  y = np.asarray(y, np.float32)
+  for _ in range(iterations):
+    y = y + _resize(lo - _resize(y, lo.shape[:2]), hw)
+  return np.clip(y, -1.0, 1.0)
 
 
 @DEGRADATIONS.register("deblur")

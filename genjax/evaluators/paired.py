@@ -76,22 +76,26 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
 class PairedEvaluator(Evaluator):
   """config.evals.paired: every, split ("" = data.eval_split; photos also have
   "external"), max_images (0 = all), tile, overlap, classifier (a classifier
-  run's workdir, or ""), self_ensemble (x8 test-time averaging). Writes
-  workdir/eval/paired_<step>.json (paired_<split>[_x8]_<step>.json for another
-  split or x8): the mean and spread across images and each image's metrics,
+  run's workdir, or ""), self_ensemble (x8 test-time averaging);
+  back_project (super-resolution's back-projection iterations, when not the
+  run's data.back_project). Writes workdir/eval/paired_<step>.json
+  (paired_<split>[_x8][_bpN]_<step>.json for another split, x8 or
+  back-projection): the mean and spread across images and each image's metrics,
   for the run and each baseline; and metric rows `paired/*` (the method's and
-  each baseline's mean metrics; `paired_<split>[_x8]/*` for the variants). With a classifier and a labelled source it also reports,
+  each baseline's mean metrics; `paired_<split>[_x8][_bpN]/*` for the variants). With a classifier and a labelled source it also reports,
   for the outputs, the inputs and the targets (the bound): `accuracy`, the
   share the classifier assigns to their image's label, and `fid`, the Fréchet
   distance of its features to the targets' (target-domain realism)."""
   applies = staticmethod(lambda method: method.translate is not None)
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
-               overlap=32, classifier="", self_ensemble=False):
+               overlap=32, classifier="", self_ensemble=False, back_project=None):
     cfg = run.config.data
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
     self.task, self.tile, self.overlap = cfg.task, tile, overlap
     self.self_ensemble = self_ensemble
+    # super-resolution: iterations of back-projection, when not the run's data.back_project
+    self.back_project = (None if back_project == cfg.get("back_project", 0) else back_project)
     cfg = ml_collections.ConfigDict(cfg.to_dict())
     cfg.noise_std_max = 0.0  # denoisers trained on a range are scored at data.noise_std
     self.split = split or cfg.eval_split
@@ -163,7 +167,8 @@ class PairedEvaluator(Evaluator):
     rows, outputs = [], []
     for pair, target in zip(self.pairs, self.targets):
       outputs.append(images.to_uint8(self.run.translate(
-          state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble)))
+          state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble,
+          back_project=self.back_project)))
       rows.append(image_metrics(outputs[-1], target, inside(pair)))
     per_baseline = self._baselines()
     result = {"task": self.task, "split": self.split, "method": _mean(rows),
@@ -196,12 +201,15 @@ class PairedEvaluator(Evaluator):
 
   @property
   def _variant(self) -> str:
-    """"" for the run's own evaluation, else what differs (split, x8)."""
+    """"" for the run's own evaluation, else what differs (split, x8,
+    back-projection)."""
     parts = [self.split] if self.split != self.run.config.data.eval_split else []
-    return "_".join(parts + (["x8"] if self.self_ensemble else []))
+    parts += ["x8"] if self.self_ensemble else []
+    parts += [f"bp{self.back_project}"] if self.back_project is not None else []
+    return "_".join(parts)
 
   def _path(self, step: int, ext: str) -> str:
-    """eval/paired_<step>.<ext>, or paired_<variant>_<step> for another split or x8."""
+    """eval/paired_<step>.<ext>, or paired_<variant>_<step> for a variant."""
     name = f"paired_{self._variant}_{step:06d}" if self._variant else f"paired_{step:06d}"
     return os.path.join(self.workdir, "eval", f"{name}.{ext}")
 
