@@ -154,6 +154,11 @@ class GAN(common.LatentGenerator):
     real_labels = split(batch["label"]) if self.num_classes else [None] * self.n_critic
     keys = jax.random.split(jax.random.fold_in(state.rng, state.step), self.n_critic)
     g = state.g
+    # One trace of the D update for all n_critic of them (a nested jit, which
+    # XLA inlines: the same program, traced and lowered once instead of n times).
+    # A new function per trace of the step, so no trace made under another
+    # run's compute policy (models/compute.py) is reused.
+    d_step = jax.jit(lambda *args: self._d_step(*args)) if self.n_critic > 1 else self._d_step
     for i in range(self.n_critic):
       k_z, k_penalty, k_y = jax.random.split(keys[i], 3)
       z = jax.random.normal(k_z, (b, self.z_dim))
@@ -163,8 +168,8 @@ class GAN(common.LatentGenerator):
       else:  # keep G's VJP for the G update
         fake, g_vjp, g_batch_stats = jax.vjp(
             lambda p: self._generate(p, g.batch_stats, z, y), g.params, has_aux=True)
-      state, metrics = self._d_step(state, reals[i], real_labels[i],
-                                    jax.lax.stop_gradient(fake), y, k_penalty)
+      state, metrics = d_step(state, reals[i], real_labels[i],
+                              jax.lax.stop_gradient(fake), y, k_penalty)
 
     d = state.d
 
