@@ -100,28 +100,34 @@ class CycleGAN(common.Method):
         pool={k: jnp.zeros((max(size, 1),) + self.shape[k], jnp.float32) for k in "ab"},
         pool_count={k: jnp.zeros((), jnp.int32) for k in "ab"})
 
-  def _g(self, params, key, x):
-    return self.G[key].apply({"params": params[key]}, x, train=True)
-
-  def _d(self, params, key, x):
-    return self.D.apply({"params": params[key]}, x, train=True)
+  def _nets(self):
+    """(g, d), each (params, key, x) -> the network `key` applied in train mode.
+    Every network is a nested jit, which XLA inlines (the same program), so the
+    step traces and lowers each one once however often it applies it; made
+    anew for each trace of the step, so no trace made under another run's
+    compute policy (models/compute.py) is reused."""
+    apply = lambda module: jax.jit(lambda p, x: module.apply({"params": p}, x, train=True))
+    g, d = {k: apply(m) for k, m in self.G.items()}, apply(self.D)
+    return (lambda params, key, x: g[key](params[key], x)), (
+        lambda params, key, x: d(params[key], x))
 
   def train_step(self, state: CycleGANState, batch):
     c = self.c
+    g_net, d_net = self._nets()
     a, b = batch["input"], batch["image"]
     d_params = state.d.params
 
     def g_loss_fn(gp):
-      fake_b, fake_a = self._g(gp, "ab", a), self._g(gp, "ba", b)
-      adv = (self.gan_loss.g(self._d(d_params, "b", fake_b))
-             + self.gan_loss.g(self._d(d_params, "a", fake_a)))
-      cycle = (jnp.mean(jnp.abs(self._g(gp, "ba", fake_b) - a))
-               + jnp.mean(jnp.abs(self._g(gp, "ab", fake_a) - b)))
+      fake_b, fake_a = g_net(gp, "ab", a), g_net(gp, "ba", b)
+      adv = (self.gan_loss.g(d_net(d_params, "b", fake_b))
+             + self.gan_loss.g(d_net(d_params, "a", fake_a)))
+      cycle = (jnp.mean(jnp.abs(g_net(gp, "ba", fake_b) - a))
+               + jnp.mean(jnp.abs(g_net(gp, "ab", fake_a) - b)))
       loss = c.adv_weight * adv + c.cycle_weight * cycle
       aux = {"g_adv": adv, "cycle": cycle}
       if c.identity_weight and self.shape["a"][-1] == self.shape["b"][-1]:
-        aux["identity"] = (jnp.mean(jnp.abs(self._g(gp, "ab", b) - b))
-                           + jnp.mean(jnp.abs(self._g(gp, "ba", a) - a)))
+        aux["identity"] = (jnp.mean(jnp.abs(g_net(gp, "ab", b) - b))
+                           + jnp.mean(jnp.abs(g_net(gp, "ba", a) - a)))
         loss = loss + c.identity_weight * c.cycle_weight * aux["identity"]
       return loss, (fake_a, fake_b, aux)
 
@@ -136,7 +142,7 @@ class CycleGAN(common.Method):
         fakes[k], pool[k], count[k] = pool_query(pool[k], count[k], fakes[k], key)
 
     def d_loss_fn(dp):
-      losses = {k: self.gan_loss.d(self._d(dp, k, real), self._d(dp, k, fakes[k]))
+      losses = {k: self.gan_loss.d(d_net(dp, k, real), d_net(dp, k, fakes[k]))
                 for k, real in (("a", a), ("b", b))}
       return losses["a"] + losses["b"], losses
 
