@@ -128,9 +128,8 @@ def _down(factor):
   return degrade
 
 
-DEGRADATIONS["sr2"] = _down(2)
-DEGRADATIONS["sr4"] = _down(4)
 SR_FACTORS = {"sr2": 2, "sr4": 4}
+DEGRADATIONS.update({task: _down(factor) for task, factor in SR_FACTORS.items()})
 
 
 def _resize(a, hw):
