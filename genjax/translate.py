@@ -133,7 +133,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
       inputs[mask_key] = (mask > 127).astype(np.uint8)
     add_task_inputs(r, inputs, sigma)
     out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble,
-                                             back_project))
+                                      back_project))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
           os.path.join(output_dir, name))

@@ -9,8 +9,8 @@ from genjax import cli, errors, launch, preemption, zoo
 
 FLAGS = flags.FLAGS
 USAGE = ("python -m genjax.zoo list | build NAME [--workdir DIR] [--out DIR] [--self_ensemble] "
-         "| evaluate NAME_OR_DIR --out DIR [--self_ensemble] [--back_project N] | export --workdir DIR --out DIR "
-         "[--name NAME]")
+         "| evaluate NAME_OR_DIR --out DIR [--self_ensemble] [--back_project N] "
+         "| export --workdir DIR --out DIR [--name NAME]")
 
 
 def define_flags():
