@@ -33,6 +33,21 @@ def read_rows(path: str) -> list:
   return rows
 
 
+def summary_writer(logdir: str, **kwargs):
+  """tensorboardX's SummaryWriter(logdir, **kwargs). tensorboardX imports
+  PyTorch when it is installed, only to accept torch tensors (2.3 s of every
+  process's start here); genjax writes numbers, so the first import keeps
+  PyTorch out (unless something imported it already)."""
+  if "tensorboardX" not in sys.modules and "torch" not in sys.modules:
+    sys.modules["torch"] = None  # `import torch` raises ImportError meanwhile
+    try:
+      import tensorboardX  # noqa: F401
+    finally:
+      del sys.modules["torch"]
+  from tensorboardX import SummaryWriter
+  return SummaryWriter(logdir, **kwargs)
+
+
 class MetricWriter:
   """Appends one JSON object per call to workdir/metrics.jsonl and mirrors
   scalars to TensorBoard. Only process 0 writes. A run resumed from step
@@ -49,9 +64,8 @@ class MetricWriter:
         f.writelines(kept)
       os.replace(self.path + ".tmp", self.path)
     if self.active and tensorboard:
-      from tensorboardX import SummaryWriter
       purge = None if resume_step is None else resume_step + 1
-      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=purge)
+      self.tb = summary_writer(os.path.join(workdir, "tensorboard"), purge_step=purge)
 
   def write(self, step: int, metrics: dict, prefix: str = ""):
     if not self.active:

@@ -1,14 +1,17 @@
 """End to end: every config's smoke variant trains, samples and resumes exactly."""
+import importlib.util
 import json
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from genjax import checkpoint, data, images, parallel, run, sample, workdir
-from tests.conftest import assert_trees_close, load_config, rewound, smoke
+from tests.conftest import ROOT, assert_trees_close, load_config, rewound, smoke
 
 
 MNIST = data.DataInfo({"image": data.image(28, 1), "label": data.LABEL},
@@ -41,6 +44,22 @@ def test_smoke_trains_writes_outputs_and_samples(name, tmp_path):
   assert saved["images"].shape == (10, 28, 28, 1) and saved["images"].dtype == np.uint8
   assert json.loads(str(saved["provenance"]))["step"] == 4
   assert saved["images"].std() > 0  # not a constant image
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                    reason="PyTorch is not installed, so nothing could import it")
+def test_tensorboard_scalars_are_written_without_importing_pytorch(tmp_path):
+  """tensorboardX imports PyTorch where it is installed (seconds of every
+  run's start); genjax's writer keeps it out, and TensorBoard reads the rows."""
+  code = ("import sys; from genjax import logging; w = logging.MetricWriter(sys.argv[1]); "
+          "w.write(3, {'loss': 0.5}, prefix='train/'); w.close(); print('torch' in sys.modules)")
+  proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                        text=True, timeout=120, cwd=ROOT)
+  assert proc.returncode == 0 and proc.stdout.split() == ["False"], proc.stderr[-2000:]
+  from tensorboard.backend.event_processing import event_accumulator
+  acc = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard"))
+  acc.Reload()
+  assert [(e.step, e.value) for e in acc.Scalars("train/loss")] == [(3, 0.5)]
 
 
 def test_vae_reports_heldout_nats_and_bits_per_dim(tmp_path):

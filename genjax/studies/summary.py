@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 
-from genjax import errors, report_html
+from genjax import errors, logging, report_html
 from genjax.studies import plots, stats
 from genjax.studies.cells import read_metrics, read_result
 from genjax.studies.spec import Study
@@ -104,7 +104,6 @@ def findings(study: Study, rows: dict) -> list:
 
 def _hparams(study: Study, root: str, results: dict):
   """Each finished cell x seed as an HParams session in its own run folder."""
-  from tensorboardX import SummaryWriter
   keys = sorted({k for c in study.cells.values() for k in c.overrides})
   for (cell, seed), r in results.items():
     if r.get("status") != "done":
@@ -117,7 +116,7 @@ def _hparams(study: Study, root: str, results: dict):
     for k in keys:  # a key another cell overrides may be absent from this cell's config
       v = flat.get(k, "absent")
       hp[k] = v if isinstance(v, (int, float, str, bool)) else str(v)
-    with SummaryWriter(logdir) as w:
+    with logging.summary_writer(logdir) as w:
       w.add_hparams(hp, {f"final/{m}": float(v) for m, v in r.get("metrics", {}).items()},
                     name="hparams", global_step=r.get("steps"))
     for name in os.listdir(logdir):  # add_hparams's own writer leaves an empty event file
