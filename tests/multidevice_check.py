@@ -1,8 +1,8 @@
-"""Run as a subprocess by test_multidevice.py: trains a smoke config 3 steps on
-a mesh of 8 fake CPU devices and 5 steps on 1 device, and prints a JSON
-comparison of the two at step 3. Both workdirs are kept, at argv[2] and
-argv[3] (the test resumes the 8-device run on 1 device and compares it with
-the 1-device run's step 5)."""
+"""Run as a subprocess by test_multidevice.py: for each config named in argv[2:]
+(smoke variants), trains 3 steps on a mesh of 8 fake CPU devices and 5 steps
+on 1 device, resumes the 8-device run on 1 device to step 5, and prints one
+JSON line per config comparing the 8- and 1-device states at step 3 and the
+resumed and 1-device states at step 5. Workdirs go under argv[1]."""
 import os
 import sys
 
@@ -19,7 +19,41 @@ from genjax import workdir as workdir_lib  # noqa: E402
 from tests.conftest import load_config  # noqa: E402
 
 
-def main(name, eight_workdir, one_workdir):
+def max_rel_diff(a, b) -> float:
+  """Over the leaves: max |a - b| relative to the leaf's scale."""
+  diffs = []
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    diffs.append(float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-6)))
+  return max(diffs)
+
+
+def check(name, root, traces):
+  def config(steps):
+    cfg = load_config(name, "smoke")
+    cfg.train.update(num_steps=steps, batch_size=16, checkpoint_every=3)
+    return cfg
+
+  results, counts, shardings = {}, {}, {}
+  for n, steps in ((8, 3), (1, 5)):
+    del traces[:]
+    mesh = parallel.make_mesh(jax.devices()[:n])
+    state = run.train_and_evaluate(config(steps), os.path.join(root, f"{name}{n}"), mesh=mesh)
+    counts[n] = len(traces)
+    shardings[n] = len(jax.tree.leaves(state)[0].sharding.device_set)
+    results[n] = state if steps == 3 else (
+        workdir_lib.restore_workdir(os.path.join(root, f"{name}1"), 3, mesh)[1], state)
+  # 8 -> 1 device: the run continues with the same global batches as the
+  # 1-device run did.
+  one = parallel.make_mesh(jax.devices()[:1])
+  resumed = run.train_and_evaluate(config(5), os.path.join(root, f"{name}8"), mesh=one)
+  return {"name": name, "devices": jax.device_count(), "traces": counts,
+          "devices_per_state": shardings, "max_rel_diff": max_rel_diff(results[8], results[1][0]),
+          "resumed_step": int(resumed.step),
+          "resumed_rel_diff": max_rel_diff(resumed, results[1][1])}
+
+
+def main(root, *names):
   logging.set_verbosity(logging.ERROR)
   traces = []
   for cls in (methods.GAN, methods.VAE):
@@ -29,26 +63,9 @@ def main(name, eight_workdir, one_workdir):
       traces.append(1)  # runs only while jax traces the step
       return _original(self, state, batch)
     cls.train_step = counted
-
-  results, counts = {}, {}
-  for n, steps, workdir in ((8, 3, eight_workdir), (1, 5, one_workdir)):
-    cfg = load_config(name, "smoke")
-    cfg.train.update(num_steps=steps, batch_size=16, checkpoint_every=3)
-    del traces[:]
-    mesh = parallel.make_mesh(jax.devices()[:n])
-    state = run.train_and_evaluate(cfg, workdir, mesh=mesh)
-    counts[n] = len(traces)
-    leaf = jax.tree.leaves(state)[0]
-    assert len(leaf.sharding.device_set) == n, leaf.sharding
-    results[n] = state if steps == 3 else workdir_lib.restore_workdir(workdir, 3, mesh)[1]
-  diffs = []  # per leaf: max |a - b| relative to the leaf's scale
-  for a, b in zip(jax.tree.leaves(results[8]), jax.tree.leaves(results[1])):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    diffs.append(float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6)))
-  print(json.dumps({"devices": jax.device_count(), "traces": counts,
-                    "max_rel_diff": max(diffs),
-                    "num_leaves": len(diffs)}))
+  for name in names:
+    print(json.dumps(check(name, root, traces)), flush=True)
 
 
 if __name__ == "__main__":
-  main(*sys.argv[1:4])
+  main(*sys.argv[1:])
