@@ -9,7 +9,6 @@ scored inside the hole / pasted region."""
 import os
 import time
 
-import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -40,11 +39,6 @@ def image_metrics(out, target, mask=None) -> dict:
   return result
 
 
-# One program per image size (op by op, each of its ~100 operations compiled
-# apart for every size of photo: 4-17 s of an evaluation).
-_pushpull_fill = jax.jit(pushpull_fill)
-
-
 def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
   """name -> uint8 output of each training-free baseline for one image."""
   x = pair["input"]
@@ -69,8 +63,8 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
     hole = pair["mask"][..., 0] == 1
     fill = base.copy()
     fill[hole] = np.round(base[~hole].mean(0)).astype(np.uint8)
-    pp = _pushpull_fill(jnp.asarray(base[None] / 127.5 - 1.0, jnp.float32),
-                        jnp.asarray(~hole[None, ..., None], jnp.float32))[0]
+    pp = pushpull_fill(jnp.asarray(base[None] / 127.5 - 1.0, jnp.float32),
+                       jnp.asarray(~hole[None, ..., None], jnp.float32))[0]
     out = {"mean_fill": fill,
            "pushpull": np.clip(np.round((np.asarray(pp) + 1.0) * 127.5), 0, 255).astype(np.uint8),
            # an inpainter's prefilter is this baseline already (tasks.biharmonic)

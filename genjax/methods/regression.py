@@ -33,6 +33,7 @@ RegressionState = common.NetState  # EMA params are used for evaluation and tran
 FILLS = ("grey", "pushpull")
 
 
+@jax.jit  # one program per size where called eagerly (an evaluation's baseline)
 def pushpull_fill(x, known):
   """Holes filled smoothly from the known pixels (push-pull, Gortler et al.
   1996): known colours and weights are summed over 2x2 blocks level by level
