@@ -11,6 +11,7 @@ import threading
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
@@ -32,13 +33,24 @@ def all_finite(tree) -> jax.Array:
 
 def first_nonfinite_leaf(state):
   """The path of the first floating-point leaf of `state` holding a NaN or
-  Inf (params, optimizer state, EMA, batch statistics), or None."""
-  paths = [jax.tree_util.keystr(p) for p, x in jax.tree_util.tree_leaves_with_path(state)
-           if jnp.issubdtype(x.dtype, jnp.inexact)]
-  for path, ok in zip(paths, jax.device_get(_finite_leaves_jit(state))):
-    if not ok:
-      return path
-  return None
+  Inf (params, optimizer state, EMA, batch statistics), or None. Checked on
+  the host where every leaf is in this process's CPU memory (no program to
+  compile per state structure), else in one jitted program."""
+  leaves = [(jax.tree_util.keystr(p), x) for p, x in jax.tree_util.tree_leaves_with_path(state)
+            if jnp.issubdtype(x.dtype, jnp.inexact)]
+  if all(_on_host(x) for _, x in leaves):
+    ok = [bool(np.isfinite(np.asarray(x)).all()) for _, x in leaves]
+  else:
+    ok = jax.device_get(_finite_leaves_jit(state))
+  return next((path for (path, _), fine in zip(leaves, ok) if not fine), None)
+
+
+def _on_host(x) -> bool:
+  """A numpy array, or a jax.Array all of whose shards are in this process's
+  CPU memory (np.asarray then reads it without a copy for one device)."""
+  if not isinstance(x, jax.Array):
+    return True
+  return x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
 
 
 # Errors genjax reports in one line itself, which orbax / tensorstore also

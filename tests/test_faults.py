@@ -13,6 +13,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
@@ -48,6 +49,20 @@ def test_a_diverged_state_is_never_saved_even_between_log_steps(tmp_path):
   assert checkpoint.Checkpointer(os.path.join(wd, "checkpoints")).all_steps() == [1, 2]
   _, state, meta = workdir.restore_workdir(wd)
   assert meta["step"] == 2 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
+
+
+def test_the_first_nonfinite_leaf_is_named_on_the_host_and_in_a_program_alike(monkeypatch):
+  """On a CPU the check reads the state on the host; elsewhere (an accelerator,
+  several processes) one jitted program checks it: the same answers."""
+  states = [({"a": jnp.ones(3), "b": {"n": jnp.arange(2), "w": jnp.array([1.0, jnp.inf])},
+              "c": np.array([np.nan], np.float32)}, "['b']['w']"),
+            ({"a": jnp.ones(3), "c": np.array([np.nan], np.float32)}, "['c']"),
+            ({"a": jnp.ones(3), "n": jnp.arange(3)}, None)]
+  for state, bad in states:
+    assert checkpoint.first_nonfinite_leaf(state) == bad
+  monkeypatch.setattr(checkpoint, "_on_host", lambda x: False)
+  for state, bad in states:
+    assert checkpoint.first_nonfinite_leaf(state) == bad
 
 
 def test_a_metrics_line_cut_by_a_crash_is_dropped_on_resume(tmp_path):
