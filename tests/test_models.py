@@ -40,14 +40,21 @@ def conv_transpose_reference(x, k, stride, pad):
 IMPLS = ["fast", "gemm", "xla"]
 
 
+def init_apply(layer, x):
+  """(variables, output) of a layer at PRNGKey(0), each one jitted program
+  (op by op, every operation would compile a program of its own). Fresh
+  functions: a trace is never reused under another compute policy."""
+  v = jax.jit(lambda rng, x: layer.init(rng, x))(jax.random.PRNGKey(0), x)
+  return v, jax.jit(lambda v, x: layer.apply(v, x))(v, x)
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("stride,pad,size", [(2, 1, 8), (1, 0, 5), (2, 1, 7)])
 def test_conv2d_matches_reference(stride, pad, size, impl):
   x = np.random.default_rng(0).normal(size=(2, size, size, 3)).astype(np.float32)
   layer = Conv2D(5, kernel_size=4, stride=stride, padding=pad, use_bias=False)
   with compute.use(compute.Policy(conv_impl=impl)):
-    v = layer.init(jax.random.PRNGKey(0), x)
-    out = layer.apply(v, x)
+    v, out = init_apply(layer, x)
   expected = conv_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
   np.testing.assert_allclose(out, expected, atol=1e-5)
 
@@ -59,8 +66,7 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
   x = np.random.default_rng(1).normal(size=(2, size, size, 3)).astype(np.float32)
   layer = ConvTranspose2D(cout, kernel_size=4, stride=stride, padding=pad, use_bias=False)
   with compute.use(compute.Policy(conv_impl=impl)):
-    v = layer.init(jax.random.PRNGKey(0), x)
-    out = layer.apply(v, x)
+    v, out = init_apply(layer, x)
   expected = conv_transpose_reference(x, np.asarray(v["params"]["kernel"]), stride, pad)
   assert out.shape == expected.shape
   np.testing.assert_allclose(out, expected, atol=1e-5)
@@ -159,7 +165,7 @@ def test_conv_transpose_same_padding_multiplies_the_size_by_the_stride():
   x = jnp.zeros((1, 5, 5, 2))
   for k, stride in ((4, 2), (3, 1), (6, 2)):
     layer = ConvTranspose2D(3, kernel_size=k, stride=stride, padding="SAME")
-    out = layer.apply(layer.init(jax.random.PRNGKey(0), x), x)
+    _, out = init_apply(layer, x)
     assert out.shape == (1, 5 * stride, 5 * stride, 3)
   with pytest.raises(ValueError, match="even kernel_size - stride"):
     layer = ConvTranspose2D(3, kernel_size=3, stride=2, padding="SAME")
@@ -239,8 +245,8 @@ def test_unet_depth_sets_the_convolutions_per_block():
   names = {}
   for depth in (1, 2, 4):
     net = models.MODELS["unet"](widths=(4, 8), patch=2, depth=depth)
-    params = net.init(jax.random.PRNGKey(0), x)["params"]
-    assert net.apply({"params": params}, x).shape == x.shape
+    params = jax.eval_shape(net.init, jax.random.PRNGKey(0), x)["params"]
+    assert jax.eval_shape(net.apply, {"params": params}, x).shape == x.shape
     names[depth] = sorted(n for n in params if n.startswith("Conv2D"))
   # per block: depth convs; plus the down conv and the output conv
   assert [len(names[d]) for d in (1, 2, 4)] == [3 * d + 2 for d in (1, 2, 4)]
@@ -255,12 +261,15 @@ def test_residual_restorer_starts_at_zero_and_keeps_any_multiple_of_its_patch():
   x = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 10, 3))
   net = models.build({"name": "resblocks", "width": 8, "blocks": 3, "patch": 2},
                      out_channels=3)
-  params = net.init(jax.random.PRNGKey(0), x)["params"]
+  v, out = init_apply(net, x)
+  params = v["params"]
   assert len(params) == 2 * 3 + 3 and net.multiple == 2
-  assert not np.asarray(net.apply({"params": params}, x)).any()
+  assert not np.asarray(out).any()
+  apply = jax.jit(lambda v, x: net.apply(v, x))
   tail = dict(params, **{f"Conv2D_{2 * 3 + 2}": jax.tree.map(jnp.ones_like,
                                                             params[f"Conv2D_{2 * 3 + 2}"])})
-  assert net.apply({"params": tail}, x).shape == x.shape
+  out = apply({"params": tail}, x)
+  assert out.shape == x.shape and np.asarray(out).any()
   s = models.layers.space_to_depth(x, 2)
   assert s.shape == (2, 3, 5, 12)
   np.testing.assert_array_equal(s[0, 1, 2].reshape(2, 2, 3), x[0, 2:4, 4:6])
