@@ -9,7 +9,6 @@ functions under jit.
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import ndimage
 
 from genjax import errors
 
@@ -44,6 +43,7 @@ def ssim(a, b, data_range: float = 2.0, window: int = 11, sigma: float = 1.5,
   """Mean SSIM per image (NumPy, float64) with a Gaussian window, over the
   positions where it fits whole (the reference settings of Wang et al.;
   skimage's gaussian_weights=True, use_sample_covariance=False)."""
+  from scipy import ndimage  # here: importing it costs every process 0.2 s at start-up
   a, b = (np.asarray(x, np.float64) for x in (a, b))
   x = np.arange(window) - (window - 1) / 2
   g = np.exp(-0.5 * (x / sigma) ** 2)
