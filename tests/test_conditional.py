@@ -57,8 +57,9 @@ def test_spectral_norm_keeps_its_power_iteration_in_batch_stats():
   net = Net()
   v = net.init(jax.random.PRNGKey(0), x, train=False)
   assert set(v) == {"params", "batch_stats"}
+  step = jax.jit(lambda v, x: net.apply(v, x, train=True, mutable=["batch_stats"]))
   for _ in range(30):  # power iteration converges over training calls
-    _, mut = net.apply(v, x, train=True, mutable=["batch_stats"])
+    _, mut = step(v, x)
     v = {"params": v["params"], "batch_stats": mut["batch_stats"]}
   (sigma,) = [float(a) for k, a in jax.tree_util.tree_leaves_with_path(v["batch_stats"])
               if "sigma" in jax.tree_util.keystr(k)]
@@ -79,9 +80,10 @@ def test_conditional_discriminators_depend_on_the_label(model, cond):
       widths=(8, 8), num_down=1)
   d = models.build(fields)
   x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 28, 28, 1)), jnp.float32)
-  v = d.init(jax.random.PRNGKey(0), x, jnp.zeros(2, jnp.int32), train=False)
-  a = d.apply(v, x, jnp.array([1, 1]), train=False)
-  b = d.apply(v, x, jnp.array([1, 7]), train=False)
+  v = jax.jit(lambda rng, x, y: d.init(rng, x, y, train=False))(
+      jax.random.PRNGKey(0), x, jnp.zeros(2, jnp.int32))
+  apply = jax.jit(lambda v, x, y: d.apply(v, x, y, train=False))
+  a, b = apply(v, x, jnp.array([1, 1])), apply(v, x, jnp.array([1, 7]))
   assert a.shape == (2,) and a[0] == b[0] and a[1] != b[1]
 
 
@@ -89,12 +91,14 @@ def test_cvae_decoder_takes_the_label_at_every_layer_with_cond_layers_all():
   m = models.build(dict(name="conv_vae", widths=(8, 16), latent_dim=4, cond="concat",
                         num_classes=10, cond_layers="all"))
   x = jnp.zeros((2, 28, 28, 1))
-  v = m.init(jax.random.PRNGKey(0), x, jax.random.PRNGKey(1), jnp.zeros(2, jnp.int32))
+  v = jax.jit(lambda rng, x, y: m.init(rng, x, jax.random.PRNGKey(1), y))(
+      jax.random.PRNGKey(0), x, jnp.zeros(2, jnp.int32))
   dec = [k.shape for path, k in jax.tree_util.tree_leaves_with_path(v["params"])
          if "dec_convs" in jax.tree_util.keystr(path) and k.ndim == 4]
   assert [s[2] for s in dec] == [16 + 10, 8 + 10]  # each layer's input has 10 label maps
   z = jnp.ones((2, 4))
-  a, b = (m.apply(v, z, jnp.array(y), method=m.decode) for y in ([1, 1], [1, 7]))
+  decode = jax.jit(lambda v, z, y: m.apply(v, z, y, method=m.decode))
+  a, b = (decode(v, z, jnp.array(y)) for y in ([1, 1], [1, 7]))
   assert np.allclose(a[0], b[0]) and not np.allclose(a[1], b[1])
 
 
