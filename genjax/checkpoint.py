@@ -41,7 +41,7 @@ def first_nonfinite_leaf(state):
   if all(_on_host(x) for _, x in leaves):
     ok = [bool(np.isfinite(np.asarray(x)).all()) for _, x in leaves]
   else:
-    ok = jax.device_get(_finite_leaves_jit(state))
+    ok = jax.device_get(_finite_leaves_jit([x for _, x in leaves]))  # the leaves named above
   return next((path for (path, _), fine in zip(leaves, ok) if not fine), None)
 
 
