@@ -176,7 +176,7 @@ def test_acgan_reports_its_auxiliary_classifier(tmp_path):
 
 def test_cvae_reports_a_conditional_likelihood(tmp_path):
   wd = str(tmp_path / "cvae")
-  run.train_and_evaluate(smoke("cvae"), wd)
+  run.train_and_evaluate(smoke("cvae", {"evals.heldout.every": 4}), wd)
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
   ev = [r for r in rows if "eval/nats" in r][-1]
   assert "conditional on the class label" in ev["eval/likelihood"]

@@ -180,10 +180,14 @@ def trained(tmp_path_factory):
 
 
 def test_restore_smoke_resumes_exactly_and_reports_against_baselines(tmp_path):
-  straight = run.train_and_evaluate(smoke(), str(tmp_path / "a"))
+  def config():  # evaluating on the way (held out and paired) changes nothing
+    cfg = smoke()
+    cfg.evals.heldout.every = 2
+    return cfg
+  straight = run.train_and_evaluate(config(), str(tmp_path / "a"))
   wd = str(tmp_path / "b")
-  train_preempted(smoke(), wd, 2)
-  resumed = run.train_and_evaluate(smoke(), wd)
+  train_preempted(config(), wd, 2)
+  resumed = run.train_and_evaluate(config(), wd)
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
   result = json.load(open(os.path.join(wd, "eval", "paired_000004.json")))
   assert result["num_images"] == 2 and set(result["baselines"]) == {"input", "nl_means"}

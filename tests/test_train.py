@@ -64,7 +64,7 @@ def test_tensorboard_scalars_are_written_without_importing_pytorch(tmp_path):
 
 def test_vae_reports_heldout_nats_and_bits_per_dim(tmp_path):
   wd = str(tmp_path / "vae")
-  run.train_and_evaluate(smoke("vae"), wd)
+  run.train_and_evaluate(smoke("vae", {"evals.heldout.every": 4}), wd)
   rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
   ev = [r for r in rows if "eval/nats" in r][-1]
   assert ev["eval/count"] == 500  # the whole held-out split of mnist5k

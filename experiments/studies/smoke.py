@@ -11,6 +11,6 @@ def get_study():
       base="configs/vae.py:smoke",
       cells={"beta=1": {}, "beta=0.5": {"vae.beta": 0.5}},
       seeds=(0, 1),
-      overrides={"train.num_steps": 4},
+      overrides={"train.num_steps": 4, "evals.heldout.every": 4},
       metrics={"eval/nats": "lower", "eval/kl": "lower"},
       curves=("train/loss", "train/kl"))
