@@ -119,11 +119,15 @@ def test_cpu_scheduler_changes_no_numbers_and_may_change_on_resume(tmp_path):
   assert_trees_close(straight, resumed, rtol=1e-6, atol=1e-7)
 
 
-def test_unknown_cpu_options_are_clear_errors():
+def test_cpu_step_options_and_unknown_ones_are_clear_errors(monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
   assert parallel.step_compiler_options(smoke("vae").train) == {
       "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED",
       "xla_cpu_experimental_ynn_fusion_type":
-          "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+          "LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
+      "xla_backend_optimization_level": parallel.CPU_BACKEND_OPTIMIZATION_LEVEL}
+  monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3")  # the user's level wins
+  assert "xla_backend_optimization_level" not in parallel.step_compiler_options(smoke("vae").train)
   assert "xla_cpu_experimental_ynn_fusion_type" not in parallel.step_compiler_options(
       smoke("vae", cpu_conv_kernels="ynnpack").train)
   with pytest.raises(ValueError, match=r"train.cpu_scheduler='fastest' is not one of memory"):
