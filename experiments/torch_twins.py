@@ -12,14 +12,15 @@ dcgan64/dcgan28 (DCGAN, non-saturating loss, one D and one G update; G runs
 forward once, its fakes reused for the G update), vae28 (conv VAE, binarised
 Bernoulli ELBO), sngan32 (SNGAN ResNets with conditional BatchNorm and a
 projection discriminator, spectral norm on every D weight, hinge loss, 5 D
-updates then one G update), unet_restore (the restore U-Net on 2x2 pixel
-blocks correcting a prefilter, L1), pix2pix256 (U-Net + 70x70 PatchGAN, L1 x
-100 + GAN) and cyclegan128 (two ResNet generators with 6 blocks, two
-PatchGANs, LSGAN + cycle + identity); every one with Adam and an EMA of the
-generator where genjax keeps one. Differences left: no image pool in the
-CycleGAN twin, and the data are random tensors already on the device (as the
-genjax benchmark feeds its step). Each line of output is one workload and
-precision: step ms (median), images/s and parameters.
+updates, each on the real and the fake batch in one D call, then one G
+update), unet_restore (the restore U-Net on 2x2 pixel blocks correcting a
+prefilter, L1), pix2pix256 (U-Net + 70x70 PatchGAN, L1 x 100 + GAN) and
+cyclegan128 (two ResNet generators with 6 blocks, two PatchGANs, LSGAN + cycle
++ identity); every one with Adam and an EMA of the generator where genjax
+keeps one. Differences left: no image pool in the CycleGAN twin, and the data
+are random tensors already on the device (as the genjax benchmark feeds its
+step). Each line of output is one workload and precision: step ms (median),
+images/s and parameters.
 """
 import json
 import os
@@ -370,8 +371,10 @@ class SNGAN(Twin):
       last = i == self.n_critic - 1
       with torch.set_grad_enabled(last):  # the last fakes serve the G update too
         fake = self.g(z, y)
-      d_loss = (F.relu(1 - self.d(self.reals[i], self.labels[i]).float()).mean()
-                + F.relu(1 + self.d(fake.detach(), y).float()).mean())
+      # D on real and fake together, as genjax (gan.d_batches=auto: no batch norm in D)
+      logits = self.d(torch.cat([self.reals[i], fake.detach()]), torch.cat([self.labels[i], y]))
+      d_real, d_fake = logits.float().split(self.batch)
+      d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
       _update(self.opt_d, d_loss)
     g_loss = -self.d(fake, y).float().mean()
     _update(self.opt_g, g_loss)

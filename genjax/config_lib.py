@@ -227,6 +227,10 @@ def dcgan(arg: str = "mnist") -> ml_collections.ConfigDict:
       n_critic=1,         # D updates per G update
       gp_weight=0.0,      # WGAN-GP gradient penalty weight (10 with loss=wgan)
       r1_weight=0.0,      # R1 penalty gamma on real data
+      # How a D update sees the real and the fake batch: joint (one D call on
+      # both, as BigGAN), separate (one call each: batch norm in D then keeps
+      # their statistics apart, as DCGAN), auto (joint unless D has batch norm).
+      d_batches="auto",
       ema_decay=0.999,    # EMA of G weights, used for sampling
   )
   config.optim_g = adam(2e-4, 0.5)

@@ -12,7 +12,8 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from genjax import checkpoint, data, images, models, run, sample, workdir
+from genjax import checkpoint, data, errors, images, methods, models, run, sample, workdir
+from genjax.methods import common
 from genjax.models import layers
 from tests.conftest import assert_trees_close, load_config, rewound, run_module, smoke
 
@@ -181,6 +182,76 @@ def test_cvae_reports_a_conditional_likelihood(tmp_path):
   ev = [r for r in rows if "eval/nats" in r][-1]
   assert "conditional on the class label" in ev["eval/likelihood"]
   assert 0 < ev["eval/iwae_nats"] < ev["eval/nats"] < 784 * np.log(2)
+
+
+def _d_updates(cfg):
+  """({gan.d_batches: (D's new variables, metrics)} after one D update of a GAN
+  built from cfg, from the same state on the same real and fake batch, for
+  joint and separate; whether auto chooses joint for this D)."""
+  info = data.DataInfo({"image": data.image(16, 3), "label": data.LABEL}, list("abc"))
+  rng = np.random.default_rng(0)
+  real = jnp.asarray(rng.uniform(-1, 1, (4, 16, 16, 3)), jnp.float32)
+  fake = jnp.asarray(rng.uniform(-1, 1, (4, 16, 16, 3)), jnp.float32)
+  real_y, fake_y = jnp.array([0, 1, 2, 0]), jnp.array([2, 2, 1, 0])
+  state, out = None, {}
+  for mode in ("joint", "separate", "auto"):
+    cfg.gan.d_batches = mode
+    gan = methods.build(cfg, info)
+    if state is None:
+      state = jax.jit(gan.init_state)(jax.random.PRNGKey(0), {"image": real})
+    if mode == "auto":
+      return out, gan.joint_d(state.d.batch_stats)
+    assert gan.joint_d(state.d.batch_stats) == (mode == "joint")
+    new, metrics = jax.jit(gan._d_step)(state, real, real_y, fake, fake_y,
+                                        jax.random.PRNGKey(1))
+    out[mode] = {"params": new.d.params, "batch_stats": new.d.batch_stats}, metrics
+
+
+def test_d_sees_real_and_fake_in_one_call_unless_it_has_batch_norm():
+  cfg = load_config("cgan", "smoke")  # conditional (label maps): labels must align too
+  cfg.discriminator.norm = "layer"  # nothing couples the examples: one call = two calls
+  out, auto_joint = _d_updates(cfg)
+  assert auto_joint
+  assert_trees_close(out["joint"], out["separate"], rtol=1e-5, atol=1e-6)
+  cfg.discriminator.norm = "batch"  # DCGAN's: real and fake keep their own statistics
+  out, auto_joint = _d_updates(cfg)
+  assert not auto_joint
+  assert not np.allclose(out["joint"][1]["d_loss"], out["separate"][1]["d_loss"])
+  cfg.gan.d_batches = "both"
+  with pytest.raises(errors.InputError, match="gan.d_batches"):
+    methods.build(cfg, data.DataInfo({"image": data.image(16, 3), "label": data.LABEL},
+                                     list("abc")))
+
+
+def test_spectral_norm_d_runs_one_power_iteration_per_d_update():
+  cfg = load_config("cgan", "cifar10")  # SNGAN ResNets: no batch norm in D, so joint
+  cfg.generator.update(widths=(8,))
+  cfg.discriminator.update(widths=(8,), num_down=1)
+  cfg.train.conv_impl = "xla"
+  out, auto_joint = _d_updates(cfg)
+  assert auto_joint
+  u = lambda v: [a for k, a in jax.tree_util.tree_leaves_with_path(v["batch_stats"])
+                 if jax.tree_util.keystr(k).endswith("/u']") and a.size > 1]
+  assert len(u(out["joint"][0])) == 4  # the block's 3 convolutions, the class embedding
+  # Two calls iterate twice from the same u, one call once: u tells them apart.
+  for a, b in zip(u(out["joint"][0]), u(out["separate"][0])):
+    assert not np.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_sn_sigma_experiment_measures_the_estimate_against_the_svd():
+  from experiments import sn_sigma
+  cfg = load_config("cgan", "cifar10")
+  cfg.discriminator.update(widths=(8,), num_down=1)
+  D = models.build(cfg.discriminator, num_classes=3)
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 8, 8, 3)), jnp.float32)
+  y = jnp.zeros(2, jnp.int32)
+  v = D.init(jax.random.PRNGKey(0), x, y, train=False)
+  net = lambda v: common.Net(params=v["params"], batch_stats=v["batch_stats"], opt_state=None)
+  assert len(sn_sigma.sigma_errors(net(v))) == 5 and sn_sigma.sigma_errors(net(v)).max() > 0.1
+  step = jax.jit(lambda v: D.apply(v, x, y, train=True, mutable=["batch_stats"])[1])
+  for _ in range(50):  # power iteration on fixed weights converges to s_max
+    v = {"params": v["params"], "batch_stats": step(v)["batch_stats"]}
+  assert sn_sigma.sigma_errors(net(v)).max() < 1e-3
 
 
 def test_sngan_cifar10_variant_resumes_exactly_with_spectral_norm_state(tmp_path):

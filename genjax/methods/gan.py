@@ -1,5 +1,7 @@
 """GAN training: non-saturating, hinge, least-squares and Wasserstein losses,
-gradient penalty (WGAN-GP), R1 penalty, n_critic D steps per G step, EMA of G."""
+gradient penalty (WGAN-GP), R1 penalty, n_critic D steps per G step, EMA of G.
+A D step applies D once to the real and the fake batch together unless D has
+batch norm (gan.d_batches)."""
 from typing import Callable, NamedTuple
 
 import flax
@@ -30,6 +32,14 @@ LOSSES["lsgan"] = Loss(  # least squares (Mao et al. 2017), a=0, b=c=1
 LOSSES["wgan"] = Loss(  # Wasserstein critic; add gan.gp_weight=10 for WGAN-GP
     d=lambda r, f: jnp.mean(f) - jnp.mean(r),
     g=lambda f: -jnp.mean(f))
+D_BATCHES = ("auto", "joint", "separate")  # gan.d_batches
+
+
+def has_batch_norm(batch_stats) -> bool:
+  """Whether a network's statistics include batch norm's (a `mean` and a `var`;
+  spectral norm keeps its `u` and `sigma` there too)."""
+  paths = jax.tree_util.tree_flatten_with_path(batch_stats)[0]
+  return any(getattr(path[-1], "key", None) == "mean" for path, _ in paths)
 
 
 def gradient_penalty(d_fn, real, fake, rng):
@@ -70,6 +80,10 @@ class GAN(common.LatentGenerator):
     self.z_dim, self.n_critic = c.z_dim, c.n_critic
     self.latent_dim = c.z_dim
     self.loss = LOSSES[c.loss]
+    self.d_batches = c.get("d_batches", "auto")
+    if self.d_batches not in D_BATCHES:
+      raise errors.InputError(f"Unknown gan.d_batches {self.d_batches!r}; use "
+                              f"{', '.join(D_BATCHES)}.")
     g_cond = config.generator.get("cond", "none")
     d_cond = config.discriminator.get("cond", "none")
     if (g_cond == "none") != (d_cond == "none"):
@@ -113,14 +127,35 @@ class GAN(common.LatentGenerator):
     images, mut = self.G.apply(v, z, labels, train=True, mutable=["batch_stats"])
     return images, mut.get("batch_stats", batch_stats)
 
+  def joint_d(self, batch_stats) -> bool:
+    """Whether a D update applies D once to the real and the fake batch together
+    (gan.d_batches; auto: unless D's statistics `batch_stats` hold batch norm's)."""
+    return self.d_batches == "joint" or (self.d_batches == "auto"
+                                         and not has_batch_norm(batch_stats))
+
+  def _d_real_fake(self, params, batch_stats, real, real_labels, fake, fake_labels):
+    """D on the real and the fake batch: ((real logits, real class logits),
+    (fake ...), batch_stats), in one call on both (gan.d_batches) or two."""
+    if not self.joint_d(batch_stats):
+      real_logits, real_cls, bs = self._d_apply(params, batch_stats, real, real_labels)
+      fake_logits, fake_cls, bs = self._d_apply(params, bs, fake, fake_labels)
+      return (real_logits, real_cls), (fake_logits, fake_cls), bs
+    labels = None if real_labels is None else jnp.concatenate([real_labels, fake_labels])
+    logits, cls, bs = self._d_apply(params, batch_stats, jnp.concatenate([real, fake]),
+                                    labels)
+    n = real.shape[0]
+    halves = lambda a: (a, a) if a is None else (a[:n], a[n:])
+    (real_logits, fake_logits), (real_cls, fake_cls) = halves(logits), halves(cls)
+    return (real_logits, real_cls), (fake_logits, fake_cls), bs
+
   def _d_step(self, state, real, real_labels, fake, fake_labels, rng):
     """One D update on a real batch and a (constant) fake batch."""
     c = self.config.gan
     d = state.d
 
     def loss_fn(params):
-      real_logits, real_cls, bs = self._d_apply(params, d.batch_stats, real, real_labels)
-      fake_logits, fake_cls, bs = self._d_apply(params, bs, fake, fake_labels)
+      (real_logits, real_cls), (fake_logits, fake_cls), bs = self._d_real_fake(
+          params, d.batch_stats, real, real_labels, fake, fake_labels)
       loss = self.loss.d(real_logits, fake_logits)
       aux = {"d_real": jnp.mean(real_logits), "d_fake": jnp.mean(fake_logits),
              "d_adv": loss}
