@@ -258,11 +258,11 @@ def test_sngan_cifar10_variant_resumes_exactly_with_spectral_norm_state(tmp_path
   def config(steps):
     cfg = load_config("cgan", "cifar10")
     cfg.generator.update(widths=(8, 8, 8))
-    cfg.discriminator.update(widths=(8, 8, 8, 8))
+    cfg.discriminator.update(widths=(8, 8))  # two blocks, both down-sampling
     cfg.train.conv_impl = "xla"  # compiles faster
     cfg.gan.n_critic = 1  # compiles in half the time (several D updates per step: test_schedules)
     cfg.train.update(batch_size=4, num_steps=steps, log_every=1, checkpoint_every=1,
-                     sample_every=2, num_grid_samples=10, progress=False)
+                     sample_every=0, progress=False)  # (samples: test_sngan_resnets_make_...)
     cfg.evals.heldout.every = 0
     return cfg
   with tfds.testing.mock_data(num_examples=16):
@@ -362,7 +362,7 @@ def test_cgan_folder_variant_trains_64px_resnets_on_styles(tmp_path):
   cfg.train.conv_impl = "xla"  # compiles faster
   cfg.gan.n_critic = 1
   cfg.train.update(batch_size=4, num_steps=2, log_every=1, checkpoint_every=1,
-                   sample_every=2, num_grid_samples=3, progress=False)
+                   sample_every=0, progress=False)  # it samples below
   state = run.train_and_evaluate(cfg, str(tmp_path / "b"))
   assert int(state.step) == 2 and bool(checkpoint.all_finite(state))
   imgs, labels, prov = sample.sample_workdir(str(tmp_path / "b"), 3, str(tmp_path / "s.npz"),
