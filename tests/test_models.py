@@ -86,8 +86,8 @@ def test_conv_transpose2d_has_pytorch_scatter_semantics(stride, pad, size, cout,
     (2, 1, 4, 4, 1, 20)])
 def test_fast_gemm_and_xla_convs_agree_in_float64_forward_and_gradients(
     transpose, stride, pad, k, size, cin, cout):
-  for impl in ("fast", "gemm"):
-    _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout, impl=impl)
+  _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout,
+                                     impls=("fast", "gemm"))
 
 
 @pytest.mark.parametrize("transpose", [False, True])
@@ -100,28 +100,31 @@ def test_gemm_weight_gradient_agrees_in_float64(transpose, stride, pad, k, size,
 
 
 def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cout,
-                                       weight_grad="auto", impl="fast"):
+                                       weight_grad="auto", impls=("fast",)):
+  """Each of `impls` against lax's convolution ("xla") in float64: the output,
+  both gradients of a loss, and the second-order gradient of R1 / gradient
+  penalties (d/dkernel |d loss / dx|^2), all from one program per impl."""
   op = kernels.conv_transpose2d if transpose else kernels.conv2d
-  fn = lambda x, k, stride, pad, impl: op(x, k, stride, pad, impl, weight_grad)
   rng = np.random.default_rng(2)
+
+  def derivatives(impl):
+    fn = lambda x, k: op(x, k, stride, pad, impl, weight_grad)
+    loss = lambda x, k: jnp.sum(jnp.sin(fn(x, k)))
+    penalty = lambda x, k: jnp.sum(jax.grad(loss)(x, k) ** 2)
+    return jax.jit(lambda x, k: (fn(x, k), jax.grad(loss, argnums=(0, 1))(x, k),
+                                 jax.grad(penalty, argnums=1)(x, k)))
+
   with jax.enable_x64(True):
     x = jnp.asarray(rng.normal(size=(3, size, size + 2, cin)))
     kernel = jnp.asarray(rng.normal(size=(k, k, cin, cout)))
-    def loss(impl):
-      return jax.jit(lambda x, k: jnp.sum(jnp.sin(fn(x, k, stride, pad, impl))))
-    assert loss(impl)(x, kernel).dtype == jnp.float64
-    forward = jax.jit(fn, static_argnums=(2, 3, 4))
-    np.testing.assert_allclose(forward(x, kernel, stride, pad, impl),
-                               forward(x, kernel, stride, pad, "xla"), rtol=1e-12, atol=1e-12)
-    g_fast = jax.jit(jax.grad(loss(impl), argnums=(0, 1)))(x, kernel)
-    g_xla = jax.jit(jax.grad(loss("xla"), argnums=(0, 1)))(x, kernel)
-    for a, b in zip(g_fast, g_xla):
-      np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
-    # Second order, as in R1 / gradient penalties: d/dkernel |d loss / dx|^2.
-    def penalty(impl):
-      return jax.jit(jax.grad(lambda x, k: jnp.sum(jax.grad(loss(impl))(x, k) ** 2), argnums=1))
-    np.testing.assert_allclose(penalty(impl)(x, kernel), penalty("xla")(x, kernel),
-                               rtol=1e-9, atol=1e-9)
+    out, grads, second = derivatives("xla")(x, kernel)
+    for impl in impls:
+      out_i, grads_i, second_i = derivatives(impl)(x, kernel)
+      assert out_i.dtype == jnp.float64
+      np.testing.assert_allclose(out_i, out, rtol=1e-12, atol=1e-12)
+      for a, b in zip(grads_i, grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+      np.testing.assert_allclose(second_i, second, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("backend,expected,grad", [
