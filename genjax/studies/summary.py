@@ -11,9 +11,12 @@ import shutil
 import time
 
 from genjax import errors, logging, report_html
-from genjax.studies import plots, stats
 from genjax.studies.cells import read_metrics, read_result
 from genjax.studies.spec import Study
+
+# scipy.stats and matplotlib (studies.stats, studies.plots) take seconds to
+# import; they are imported where a summary is made, so that a cell's worker
+# process (spawned, it imports genjax.studies) does not pay for them.
 
 STATE_FILE = "study.json"  # the expanded study and the sessions that ran it
 
@@ -66,6 +69,7 @@ def collect(study: Study, root: str):
 
 def analyse(study: Study, values: dict) -> dict:
   """rows[metric][cell]: describe() + compare() with the baseline + BH p + verdict."""
+  from genjax.studies import stats
   rows = {}
   for metric, direction in study.metrics.items():
     base = values[study.baseline][metric]
@@ -127,6 +131,7 @@ def _hparams(study: Study, root: str, results: dict):
 
 def summarize(study: Study, root: str) -> dict:
   """Writes the study's summary files under `root`; returns summary.json's content."""
+  from genjax.studies import plots
   results, values, series = collect(study, root)
   rows = analyse(study, values)
   with open(os.path.join(root, STATE_FILE)) as f:
