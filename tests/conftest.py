@@ -56,6 +56,25 @@ def pytest_collection_modifyitems(session, config, items):
   items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: order kept within
 
 
+# data.workers = -1 (every config's default) starts one worker process per core
+# for sources that decode files (folders, TFDS): a training run in a test then
+# spends ~7 s of CPU starting them (spawned, each imports genjax), longer than
+# the few batches it reads. Batches are the same with any worker count
+# (test_pipeline.py checks it, with explicit counts, and the default itself), so
+# runs inside the test processes default to none; a test marked
+# `default_workers` keeps genjax's default. Programs a test starts are unchanged.
+@pytest.fixture(autouse=True)
+def _no_default_data_workers(request, monkeypatch):
+  if request.node.get_closest_marker("default_workers") is None:
+    from genjax.data import pipeline
+    monkeypatch.setattr(pipeline, "default_workers", lambda source: 0)
+
+
+def pytest_configure(config):
+  config.addinivalue_line("markers", "default_workers: keep data.workers=-1's worker "
+                          "processes (tests/conftest.py)")
+
+
 def load_config(name: str, arg: str):
   """configs/<name>.py:get_config(arg), loaded the way config_flags loads it."""
   return config_lib.load(os.path.join(ROOT, "configs", f"{name}.py") + f":{arg}")

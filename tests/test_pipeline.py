@@ -75,6 +75,16 @@ def test_the_same_batches_with_any_worker_count_and_from_the_cache(folder, tmp_p
   assert_same(batches(folder_data(folder), workers=2, start=4, count=2), reference[4:6])
 
 
+@pytest.mark.default_workers
+def test_default_workers_are_one_per_core_for_sources_that_decode_files(folder):
+  """data.workers = -1: worker processes for files (folders, TFDS), none for
+  in-memory sources (a batch there is a copy)."""
+  def workers(cfg):
+    return data.Pipeline(data.build_source(cfg, "train"), 8, seed=0, workers=-1).workers
+  assert workers(folder_data(folder)) == min(os.cpu_count(), data.pipeline.MAX_WORKERS) >= 1
+  assert workers(config_lib.data_config("digits")) == 0
+
+
 def test_training_with_workers_resumes_exactly(folder, tmp_path):
   def cfg(steps, workers):
     c = load_config("vae", "smoke")
