@@ -66,12 +66,21 @@ def noise_map(shape, std: float) -> np.ndarray:
 def nl_means(noisy, std: float) -> np.ndarray:
   """scikit-image's non-local means of a uint8 HWC image with Gaussian noise
   of `std` (0..255): h = 0.8 std, 5x5 patches, 13x13 search window (the fast
-  mode). The denoising baseline, and a denoiser's prefilter (data.prefilter)."""
+  mode). The denoising baseline, and a denoiser's prefilter (data.prefilter).
+  The last few results are kept: evaluations of the same photos (plain and x8,
+  a card's splits) degrade them identically, and whole photos take seconds."""
+  noisy = np.ascontiguousarray(noisy, np.uint8)
+  return _nl_means(noisy.tobytes(), noisy.shape, float(std)).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _nl_means(pixels: bytes, shape, std: float) -> np.ndarray:
   from skimage import restoration  # scikit-image: only this filter needs it
+  noisy = np.frombuffer(pixels, np.uint8).reshape(shape)
   f = restoration.denoise_nl_means(noisy / 255.0, h=0.8 * std / 255.0, sigma=std / 255.0,
                                    patch_size=5, patch_distance=6, fast_mode=True,
                                    channel_axis=-1)
-  return np.clip(np.round(f * 255), 0, 255).astype(np.uint8).reshape(noisy.shape)
+  return np.clip(np.round(f * 255), 0, 255).astype(np.uint8).reshape(shape)
 
 
 @DEGRADATIONS.register("denoise")
