@@ -4,6 +4,7 @@ Orbax writes each step to a temporary directory and renames it when complete,
 so a crash mid-save never touches the latest good checkpoint.
 """
 import os
+import queue
 import shutil
 import logging as pylogging
 import sys
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
+from jax._src import distributed  # its client, as orbax's own barriers reach it
 
 from genjax import errors
 
@@ -108,6 +110,50 @@ def quiet_abandoned_reads():
 TMP_MARK = ".orbax-checkpoint-tmp"  # in the name of a save still in progress
 
 
+def _barrier_or_lost_peer(*, key: str, timeout_ms: int):
+  """orbax's barrier among the processes (the coordination service's, by
+  key), which also ends when a peer process has died. The service of a
+  recoverable run (genjax's: parallel.initialize_multihost) leaves a dead
+  process's barriers waiting until they time out (20 minutes for a save's),
+  so each process also joins a round of the service's liveness check. A round
+  returns once every live process has joined one, or once the service has
+  marked the missing ones dead (--heartbeat_timeout); a round that all joined
+  means they are all here and the barrier passes; if it has not passed a
+  second later, a new round starts."""
+  client = distributed.global_state.client
+  everyone = list(range(jax.process_count()))
+  outcome = queue.SimpleQueue()
+
+  def start(kind, call):
+    def run():
+      try:
+        outcome.put((kind, call(), None))
+      except Exception as e:  # the waiting thread raises it
+        outcome.put((kind, None, e))
+    threading.Thread(target=run, name=f"genjax-{kind}", daemon=True).start()
+
+  start("barrier", lambda: client.wait_at_barrier(key, timeout_ms))
+  start("liveness", lambda: client.get_live_nodes(everyone))
+  in_round = True
+  while True:
+    try:
+      kind, value, error = outcome.get(timeout=None if in_round else 1.0)
+    except queue.Empty:
+      start("liveness", lambda: client.get_live_nodes(everyone))
+      in_round = True
+      continue
+    if kind == "barrier":
+      if error is not None:
+        raise error
+      return
+    in_round = False
+    lost = sorted(set(everyone) - set(value or ()))
+    if error is not None or lost:
+      who = f"process {', '.join(map(str, lost))}" if lost else "the coordinator (process 0)"
+      raise errors.PeerError(f"{who} stopped sending heartbeats while this process waited at "
+                             f"the checkpoint barrier {key!r}")
+
+
 class Checkpointer:
   """Saves/restores `state` (any pytree) and `meta` (a JSON dict) by step."""
 
@@ -127,7 +173,9 @@ class Checkpointer:
         self.directory,
         options=ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, create=True,
-            enable_async_checkpointing=async_save))
+            enable_async_checkpointing=async_save,
+            async_options=(ocp.AsyncOptions(barrier_sync_fn=_barrier_or_lost_peer)
+                           if jax.process_count() > 1 else None)))
 
   def latest_step(self):
     return self.manager.latest_step()

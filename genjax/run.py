@@ -133,18 +133,23 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
         parallel.prefetch_to_device(pipeline.iterate(start), run.mesh)))
     train_step = run.compile_train_step()
     step, t0, stopping = start, time.time(), False
+    at = f"at step {start}"  # where the loop is, for a peer's failure
     try:
       for step, batch in batches:
         if step >= t.num_steps or stopping:
           break
+        at = f"during step {step + 1}"
         state, metrics = train_step(state, batch)
         log.append(metrics)
         step += 1
+        at = f"after step {step}"
         if itstime(step, t.log_every, t.num_steps):
           log.flush(step)
         if itstime(step, t.checkpoint_every, t.num_steps):
           log.flush(step)
+          at = f"while saving step {step}"
           save_checkpoint(ckpt, run, state, step)
+          at = f"after step {step}"
         if itstime(step, t.sample_every, t.num_steps):
           save_preview(run, state, preview_batch, workdir, step)
         for evaluate in evals:
@@ -154,6 +159,7 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
       if stopping and step < t.num_steps:
         if ckpt.latest_step() != step:
           log.flush(step)
+          at = f"while saving step {step}"
           save_checkpoint(ckpt, run, state, step)
         ckpt.wait()
         raise preemption.Preempted(step, preempt.requested, ckpt.directory)
@@ -168,8 +174,8 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
       if failed:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise errors.PeerError(
-            f"Process {', '.join(map(str, failed))} of {jax.process_count()} stopped during "
-            f"step {step + 1} ({reason}); this process stops too. Restart every process with "
+            f"Process {', '.join(map(str, failed))} of {jax.process_count()} stopped {at} "
+            f"({reason}); this process stops too. Restart every process with "
             f"the same command to resume from the latest checkpoint (step "
             f"{ckpt.latest_step() or 0}).") from None
       raise

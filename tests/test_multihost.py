@@ -106,24 +106,43 @@ def test_sigterm_to_one_process_stops_both_at_one_agreed_step(tmp_path):
       os.path.join(wd, "checkpoints")).all_steps()
 
 
+def _survivor_ends_in_one_line(procs, where, kill=None):
+  """Process 0 of `procs` ends within 30 s of `kill()` (or of process 1's
+  end), in one line naming process 1 and `where` it was."""
+  if kill:
+    kill()
+  else:
+    procs[1].wait(timeout=300)
+  t0 = time.time()
+  try:
+    procs[0].wait(timeout=60)
+  except subprocess.TimeoutExpired:
+    os.kill(procs[0].pid, signal.SIGUSR1)  # its threads' stacks, to say where it waits
+    time.sleep(3)
+    pytest.fail(f"the survivor still runs 60 s after its peer died:\n{procs[0].output()[-8000:]}")
+  waited = time.time() - t0
+  out = procs[0].output()
+  assert procs[0].returncode == 1 and waited < 30, (waited, out[-3000:])
+  errors = [l for l in out.splitlines() if l.startswith("error:")]
+  assert len(errors) == 1 and f"Process 1 of 2 stopped {where}" in errors[0], out[-3000:]
+  assert "Traceback" not in out, out[-3000:]
+
+
 def test_a_dead_peer_ends_the_survivor_in_one_line_within_the_timeout(tmp_path):
   wd = str(tmp_path / "dead")
   with processes(_two(wd, 100000, free_port(), "--heartbeat_timeout=10")) as procs:
     _wait_for_step(wd, 5, procs, time.time() + 300)
-    os.killpg(procs[1].pid, signal.SIGKILL)
-    t0 = time.time()
-    try:
-      procs[0].wait(timeout=60)
-    except subprocess.TimeoutExpired:
-      os.kill(procs[0].pid, signal.SIGUSR1)  # its threads' stacks, to say where it waits
-      time.sleep(3)
-      pytest.fail(f"the survivor still runs 60 s after its peer died:\n{procs[0].output()[-8000:]}")
-    waited = time.time() - t0
-    out = procs[0].output()
-  assert procs[0].returncode == 1 and waited < 30, (waited, out[-3000:])
-  errors = [l for l in out.splitlines() if l.startswith("error:")]
-  assert len(errors) == 1 and "Process 1 of 2 stopped during step" in errors[0], out[-3000:]
-  assert "Traceback" not in out, out[-3000:]
+    _survivor_ends_in_one_line(procs, "", lambda: os.killpg(procs[1].pid, signal.SIGKILL))
+
+
+def test_a_peer_dead_at_a_checkpoint_barrier_ends_the_survivor_within_the_timeout(tmp_path):
+  """The peer dies where the survivor waits for it at a save's barrier, not in
+  a collective: the coordination service of a recoverable run leaves that
+  barrier waiting for its own timeout (20 minutes), unless genjax's barrier
+  ends it when the service marks the peer dead."""
+  commands = _two(str(tmp_path / "barrier"), 100000, free_port(), "--heartbeat_timeout=5")
+  with processes([["tests.die_at_save_barrier", "2", *c[1:]] for c in commands]) as procs:
+    _survivor_ends_in_one_line(procs, "while saving step 6")  # the saves of steps 3 and 6
 
 
 def test_a_save_thread_that_lost_its_peer_logs_nothing_other_errors_still_show():
