@@ -4,6 +4,7 @@ what PSNR averages away (blotches in flat regions, lost texture).
 
   python -m experiments.restore_crops --model denoise --out docs/denoise_crops.png
   python -m experiments.restore_crops --workdir runs/denoise --out crops.png [--self_ensemble]
+  python -m experiments.restore_crops --model sr2 --out crops.png --adapt 500  # sr: adapted
 
 Columns: the degraded input, each baseline (non-local means, bicubic, biharmonic:
 as the task has), genjax, the clean photo; rows: the crops in CROPS. Each crop's
@@ -28,16 +29,20 @@ CROPS = (("grace_hopper", 40, 380, 128, "flat: backdrop"),
          ("china", 290, 440, 128, "texture: trees"))
 
 
-def crops(run, state, self_ensemble: bool = False):
-  """(rows of uint8 crops, column names, per-crop PSNR by column)."""
+def crops(run, state, self_ensemble: bool = False, adapt: int = 0):
+  """(rows of uint8 crops, column names, per-crop PSNR by column); adapt:
+  super-resolution's steps of test-time adaptation to each photo."""
   ev = paired.PairedEvaluator(run, tempfile.mkdtemp(), split="external")
   index = {name: k for k, name in enumerate(photos.EXTERNAL)}
-  rows, psnrs, columns = [], [], []
+  rows, psnrs, columns, restored = [], [], [], {}
   for name, top, left, side, _ in CROPS:
     k = index[name]
     pair, target = ev.pairs[k], ev.targets[k]
     outs = paired.baselines(ev.task, pair, target.shape, run.config.data)
-    outs["genjax"] = images.to_uint8(run.translate(state, pair, self_ensemble=self_ensemble))
+    if name not in restored:  # each photo once (adaptation is per photo)
+      restored[name] = images.to_uint8(run.translate(state, pair, self_ensemble=self_ensemble,
+                                                     adapt=adapt))
+    outs["genjax"] = restored[name]
     outs["target"] = target
     columns = list(outs)
     cut = lambda x: x[top:top + side, left:left + side]
@@ -57,7 +62,7 @@ def main(argv):
     raise ValueError("Give --model (a released restorer or model folder) or --workdir.")
   run, state = (zoo.load(FLAGS.model)[:2] if FLAGS.model
                 else workdir_lib.restore_workdir(FLAGS.workdir)[:2])
-  rows, columns, psnrs = crops(run, state, FLAGS.self_ensemble)
+  rows, columns, psnrs = crops(run, state, FLAGS.self_ensemble, FLAGS.adapt)
   images.save_png(FLAGS.out, images.grid(np.stack(rows), len(columns)),
                   run.provenance(int(state.step), columns=columns,
                                  crops=[c[:4] for c in CROPS], model=FLAGS.model or FLAGS.workdir))
@@ -71,6 +76,8 @@ if __name__ == "__main__":
   flags.DEFINE_string("workdir", None, "Or a restoration run's workdir.")
   flags.DEFINE_string("out", None, "The figure (PNG).")
   flags.DEFINE_bool("self_ensemble", False, "Translate with the x8 self-ensemble.")
+  flags.DEFINE_integer("adapt", 0, "Super-resolution: steps of test-time adaptation to each "
+                       "photo (0 = off).", lower_bound=0)
   launch.define_device_flags()
   flags.mark_flags_as_required(["out"])
   app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

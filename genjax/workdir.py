@@ -209,6 +209,9 @@ def load_info(workdir: str, config) -> data.DataInfo:
 
 
 NONFINITE_POLICIES = ("stop", "skip")
+# Test-time adaptation (Run.adapt): crops per step, their side in output pixels
+# (internal pairs of side / factor -> side), the initial Adam rate, the seed.
+ADAPT_BATCH, ADAPT_SIDE, ADAPT_LR, ADAPT_SEED = 16, 48, 3e-4, 11
 
 
 class Run:
@@ -248,6 +251,8 @@ class Run:
     self._translate = m.translate and self.jit(
         lambda s, b, d: m.translate(s, data.normalize(b, info.fields), d),
         static_argnums=2, out_shardings=out)
+    self._adapt_step = m.adapt_step and self.jit(
+        lambda p, o, b, lr: m.adapt_step(p, o, data.normalize(b, info.fields), lr))
 
   def jit(self, fn, **kwargs):
     """jax.jit of fn traced under the run's compute policy (precision, conv impl)."""
@@ -350,18 +355,46 @@ class Run:
     y = None if labels is None else parallel.replicate(np.asarray(labels), self.mesh)
     return np.asarray(self._activations(state, z, y))
 
+  def adapt(self, state, inputs: dict, steps: int, lr: float = ADAPT_LR, seed: int = 0):
+    """The state with its EMA parameters (the ones translation uses) fine-tuned
+    for `steps` steps on pairs cut from this image's own input
+    (tasks.internal_pairs: ADAPT_BATCH crops of ADAPT_SIDE px, downsampled
+    again by the sr task): Adam from rate lr with a cosine decay to 0 on the
+    run's loss. Super-resolution only."""
+    task = self.config.data.get("task", "")
+    if self._adapt_step is None or task not in tasks.SR_FACTORS:
+      raise errors.InputError(f"Test-time adaptation (--adapt) applies to super-resolution "
+                              f"runs of method 'regression' (data.task sr2 or sr4), not "
+                              f"{self.config.method!r} / {task or 'no task'!r}; leave it out.")
+    unit = self.method.multiple * self.method.scale  # crop sides the network takes
+    side = ADAPT_SIDE // unit * unit or unit
+    rng = np.random.default_rng([ADAPT_SEED, seed])
+    params = state.ema_params
+    opt_state = methods.regression.ADAPT_TX.init(params)
+    for i in range(steps):
+      batch = tasks.internal_pairs(inputs["input"], task, rng, ADAPT_BATCH, side,
+                                   self.config.data)
+      rate = np.float32(lr * 0.5 * (1.0 + np.cos(np.pi * i / steps)))
+      params, opt_state = self._adapt_step(params, opt_state,
+                                           parallel.replicate(batch, self.mesh), rate)
+    return state.replace(ema_params=params)
+
   def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
                 direction: str = "AtoB", self_ensemble: bool = False,
-                back_project=None) -> np.ndarray:
+                back_project=None, adapt: int = 0) -> np.ndarray:
     """One image of any size: `inputs` maps the method's input fields (input,
     mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
     computed tile by tile when larger than `tile` (images.tiled). Two-way
     translators (CycleGAN) also take direction="BtoA". self_ensemble: the
     mean over the 8 flips and rotations (images.self_ensemble).
     back_project: super-resolution's iterations of back-projection onto the
-    input (tasks.back_project; None: the run's data.back_project)."""
+    input (tasks.back_project; None: the run's data.back_project).
+    adapt: super-resolution's steps of test-time adaptation to this image
+    first (Run.adapt; 0 = off)."""
     if self._translate is None:
       raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
+    if adapt:
+      state = self.adapt(state, inputs, adapt)
     if direction not in self.method.directions:
       raise errors.InputError(f"Method {self.config.method!r} translates "
                        f"{' and '.join(self.method.directions)} only (got --direction "

@@ -11,6 +11,7 @@ from PIL import Image
 
 from genjax import config_lib, data, evaluate, images, run, translate, workdir, zoo
 from genjax.data import photos, tasks
+from genjax.evaluators import paired
 from genjax.methods import regression
 from experiments import restore_crops
 from tests.conftest import ROOT, assert_trees_close, load_config, run_module, train_preempted
@@ -239,6 +240,35 @@ def test_translate_cli_handles_any_size_and_mode(task, trained, tmp_path):
         return np.abs(np.asarray(out.resize(x.size, Image.BICUBIC), float)
                       - np.asarray(x, float)).mean()
     assert input_error(tmp_path / "bp") < 0.8 * input_error(dst)
+
+
+def test_test_time_adaptation_fits_the_image_and_keeps_the_run(trained, tmp_path):
+  """Run.adapt fine-tunes a copy of the parameters on pairs cut from the
+  low-resolution input itself (each input the task's downsample of its
+  target): the adapted smoke model super-resolves that photo closer to the
+  original than before, and the run's own parameters stay as they were."""
+  wd = trained("sr2")
+  r, state = workdir.restore_workdir(wd)[:2]
+  hr = photos.photos(("astronaut",), 3)[0][60:188, 150:278]  # 128 px: face and background
+  x = tasks.degrade("sr2", hr, None, None)["input"]
+  pairs = tasks.internal_pairs(x, "sr2", np.random.default_rng(0), 3, 48, None)
+  assert pairs["image"].shape == (3, 48, 48, 3) and pairs["input"].shape == (3, 24, 24, 3)
+  np.testing.assert_array_equal(pairs["input"][1],
+                                tasks.degrade("sr2", pairs["image"][1], None, None)["input"])
+  before = jax.tree.map(np.array, state.ema_params)
+  adapted = r.adapt(state, {"input": x}, 40, lr=3e-3)  # the smoke model: 4 steps trained
+  assert_trees_close(state.ema_params, before, rtol=0, atol=0)
+  psnr = lambda s: paired.image_metrics(images.to_uint8(r.translate(s, {"input": x})), hr)["psnr"]
+  assert psnr(adapted) > psnr(state) + 0.1
+  # through the evaluator: files named for the option, which its provenance records
+  res = evaluate.evaluate_workdir(wd, adapt=2)[0]
+  assert res["provenance"]["adapt"] == 2
+  assert os.path.exists(os.path.join(wd, "eval", f"paired_adapt2_{res['provenance']['step']:06d}.json"))
+  with pytest.raises(ValueError, match="smaller than its 48 px crops"):
+    r.adapt(state, {"input": x[:20, :20]}, 1)
+  den, den_state = workdir.restore_workdir(trained("denoise"))[:2]
+  with pytest.raises(ValueError, match="--adapt"):
+    den.translate(den_state, {"input": hr}, adapt=1)
 
 
 def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from genjax import errors
-from genjax.data import fields as fields_lib
+from genjax.data import fields as fields_lib, photos
 from genjax.data.source import Source
 from genjax.data.unpaired import Unpaired
 from genjax.registry import Registry
@@ -162,6 +162,28 @@ def back_project(y, x, task: str, iterations: int):
   for _ in range(iterations):
     y = y + _resize(lo - _resize(y, lo.shape[:2]), hw)
   return np.clip(y, -1.0, 1.0)
+
+
+def internal_pairs(x, task: str, rng, num: int, side: int, cfg) -> dict:
+  """Training pairs made from a low-resolution image x (uint8 HWC) alone, for
+  test-time adaptation (the internal learning of ZSSR, Shocher et al. 2018):
+  `num` random crops of `side` pixels of x in one of the 8 flips and
+  rotations each, as targets (`image`), and their degradation by the sr task
+  (`input`, `side` / factor pixels). Uint8 NHWC arrays."""
+  if task not in SR_FACTORS:
+    raise errors.InputError(f"Test-time adaptation applies to super-resolution runs (data.task "
+                            f"sr2 or sr4), not {task or 'this run'!r}; leave --adapt out.")
+  h, w = x.shape[:2]
+  if min(h, w) < side:
+    raise errors.InputError(f"Test-time adaptation: the {w}x{h} input is smaller than its "
+                            f"{side} px crops; super-resolve it without --adapt.")
+  crops = []
+  for _ in range(num):
+    y0, x0 = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+    crops.append(np.ascontiguousarray(photos.augment(x[y0:y0 + side, x0:x0 + side], rng,
+                                                     "dihedral")))
+  return {"input": np.stack([degrade(task, c, rng, cfg)["input"] for c in crops]),
+          "image": np.stack(crops)}
 
 
 @DEGRADATIONS.register("deblur")

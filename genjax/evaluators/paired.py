@@ -78,22 +78,23 @@ class PairedEvaluator(Evaluator):
   "external"), max_images (0 = all), tile, overlap, classifier (a classifier
   run's workdir, or ""), self_ensemble (x8 test-time averaging);
   back_project (super-resolution's back-projection iterations, when not the
-  run's data.back_project). Writes workdir/eval/paired_<step>.json
-  (paired_<split>[_x8][_bpN]_<step>.json for another split, x8 or
-  back-projection): the mean and spread across images and each image's metrics,
-  for the run and each baseline; and metric rows `paired/*` (the method's and
-  each baseline's mean metrics; `paired_<split>[_x8][_bpN]/*` for the variants). With a classifier and a labelled source it also reports,
+  run's data.back_project), adapt (super-resolution's steps of test-time
+  adaptation to each image, Run.adapt). Writes workdir/eval/paired_<step>.json
+  (paired_<split>[_x8][_bpN][_adaptN]_<step>.json for another split or
+  option): the mean and spread across images and each image's metrics, for
+  the run and each baseline; and metric rows `paired/*` (the method's and each
+  baseline's mean metrics; `paired_<variant>/*` for the variants). With a classifier and a labelled source it also reports,
   for the outputs, the inputs and the targets (the bound): `accuracy`, the
   share the classifier assigns to their image's label, and `fid`, the Fréchet
   distance of its features to the targets' (target-domain realism)."""
   applies = staticmethod(lambda method: method.translate is not None)
 
   def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
-               overlap=32, classifier="", self_ensemble=False, back_project=None):
+               overlap=32, classifier="", self_ensemble=False, back_project=None, adapt=0):
     cfg = run.config.data
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
     self.task, self.tile, self.overlap = cfg.task, tile, overlap
-    self.self_ensemble = self_ensemble
+    self.self_ensemble, self.adapt = self_ensemble, adapt  # adapt: Run.adapt's steps per image
     # super-resolution: iterations of back-projection, when not the run's data.back_project
     self.back_project = (None if back_project == cfg.get("back_project", 0) else back_project)
     cfg = ml_collections.ConfigDict(cfg.to_dict())
@@ -168,7 +169,7 @@ class PairedEvaluator(Evaluator):
     for pair, target in zip(self.pairs, self.targets):
       outputs.append(images.to_uint8(self.run.translate(
           state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble,
-          back_project=self.back_project)))
+          back_project=self.back_project, adapt=self.adapt)))
       rows.append(image_metrics(outputs[-1], target, inside(pair)))
     per_baseline = self._baselines()
     result = {"task": self.task, "split": self.split, "method": _mean(rows),
@@ -187,7 +188,7 @@ class PairedEvaluator(Evaluator):
                               fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        self_ensemble=self.self_ensemble, in_hole=inside(self.pairs[0]) is not None,
+        self_ensemble=self.self_ensemble, adapt=self.adapt, in_hole=inside(self.pairs[0]) is not None,
         wall_time_s=time.time() - t0)
     common.write_json(self._path(step, "json"), result)
     self._figure(outputs, step)
@@ -202,10 +203,11 @@ class PairedEvaluator(Evaluator):
   @property
   def _variant(self) -> str:
     """"" for the run's own evaluation, else what differs (split, x8,
-    back-projection)."""
+    back-projection, test-time adaptation)."""
     parts = [self.split] if self.split != self.run.config.data.eval_split else []
     parts += ["x8"] if self.self_ensemble else []
     parts += [f"bp{self.back_project}"] if self.back_project is not None else []
+    parts += [f"adapt{self.adapt}"] if self.adapt else []
     return "_".join(parts)
 
   def _path(self, step: int, ext: str) -> str:

@@ -43,6 +43,8 @@ class Method(abc.ABC):
       normalised inputs (the needed fields other than the target `image`);
       scale (output / input size), multiple (input sides must divide by it),
       directions (AtoB, and BtoA for two-way translators).
+    adapt_step(params, opt_state, batch, lr) -> (params, opt_state):
+      one step of test-time adaptation to an image (super-resolution).
   Classifiers:
     features(state, images) -> (features, class probabilities).
   Every run:
@@ -65,6 +67,7 @@ class Method(abc.ABC):
   encode = None
   latent_activations = None
   translate = None
+  adapt_step = None
   features = None
   preview = None
 

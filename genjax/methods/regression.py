@@ -17,9 +17,15 @@ channels, so one model serves a range of noise levels (FFDNet). With a
 inpainting) the base is that classical restorer's output and the net, seeing
 the degraded input too, learns its correction: training starts at the
 filter's quality.
+
+Super-resolution runs can also adapt to each image at test time (adapt_step,
+driven by workdir.Run.adapt): the parameters are fine-tuned on pairs cut from
+the low-resolution input itself and downsampled again (ZSSR's internal
+learning, here starting from the trained model rather than from scratch).
 """
 import jax
 import jax.numpy as jnp
+import optax
 
 from genjax import errors, metrics, models
 from genjax.methods import common
@@ -31,6 +37,7 @@ RegressionState = common.NetState  # EMA params are used for evaluation and tran
 
 
 FILLS = ("grey", "pushpull")
+ADAPT_TX = optax.scale_by_adam()  # test-time adaptation: Adam, its rate given per step
 
 
 @jax.jit  # one program per size where called eagerly (an evaluation's baseline)
@@ -141,6 +148,17 @@ class Regression(common.Method):
     summary = {"loss": loss, "psnr": jnp.mean(metrics.psnr(jnp.clip(out, -1, 1), batch["image"])),
                "grad_norm": common.global_norm(grads)}
     return state.replace(step=state.step + 1, net=net, ema_params=ema), summary
+
+  def adapt_step(self, params, opt_state, batch, lr):
+    """One step of test-time adaptation from `params` (the EMA parameters):
+    Adam (ADAPT_TX, state opt_state) at rate lr on the run's loss for a
+    normalised batch of pairs cut from the image itself (tasks.internal_pairs).
+    Returns (params, opt_state)."""
+    loss_fn = lambda p: jnp.mean(self._loss(self._predict(p, batch), batch["image"]))
+    grads = jax.grad(loss_fn)(params)
+    updates, opt_state = ADAPT_TX.update(grads, opt_state, params)
+    params = jax.tree.map(lambda p, u: p - lr * u.astype(p.dtype), params, updates)
+    return params, opt_state
 
   def translate(self, state: RegressionState, inputs, direction: str = "AtoB"):
     """Outputs in [-1, 1], `scale` x the size of the normalised `inputs` (input,

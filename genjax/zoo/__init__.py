@@ -134,22 +134,25 @@ CARD_KEYS = ("images", "method", "method_std", "baselines", "baselines_std")
 
 
 def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool = False,
-             back_project=None) -> dict:
+             back_project=None, adapt: int = 0) -> dict:
   """split -> the paired evaluation (per image, mean, spread, baselines) of a
   model's released parameters (super-resolution: with `back_project`
-  iterations of back-projection, None: the model's own); JSON and figures go
-  to out_dir/eval/."""
-  return _evaluate(model, out_dir, splits, (self_ensemble,), back_project)[self_ensemble]
+  iterations of back-projection, None: the model's own, and `adapt` steps of
+  test-time adaptation to each image); JSON and figures go to out_dir/eval/."""
+  return _evaluate(model, out_dir, splits, (self_ensemble,), back_project,
+                   adapt)[self_ensemble]
 
 
-def _evaluate(model: str, out_dir: str, splits, ensembles, back_project=None) -> dict:
+def _evaluate(model: str, out_dir: str, splits, ensembles, back_project=None,
+              adapt: int = 0) -> dict:
   """self_ensemble -> split -> evaluate()'s result, for each of `ensembles`
   (False: plain, True: x8) from one evaluator per split, which degrades the
   photos and scores the baselines once."""
   run, state, card = load(model)
   out = {e: {} for e in ensembles}
   for split in splits:
-    ev = paired.PairedEvaluator(run, out_dir, split=split, back_project=back_project)
+    ev = paired.PairedEvaluator(run, out_dir, split=split, back_project=back_project,
+                                adapt=adapt)
     for e in ensembles:
       ev.self_ensemble = e  # the evaluator's files are named for it (paired_..._x8_...)
       r = ev(state, card["step"])

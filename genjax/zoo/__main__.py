@@ -9,7 +9,7 @@ from genjax import cli, errors, launch, preemption, zoo
 
 FLAGS = flags.FLAGS
 USAGE = ("python -m genjax.zoo list | build NAME [--workdir DIR] [--out DIR] [--self_ensemble] "
-         "| evaluate NAME_OR_DIR --out DIR [--self_ensemble] [--back_project N] "
+         "| evaluate NAME_OR_DIR --out DIR [--self_ensemble] [--back_project N] [--adapt N] "
          "| export --workdir DIR --out DIR [--name NAME]")
 
 
@@ -25,6 +25,8 @@ def define_flags():
   flags.DEFINE_integer("back_project", None, "evaluate, super-resolution: iterations of "
                        "back-projection onto the input (default: the model's own).",
                        lower_bound=0)
+  flags.DEFINE_integer("adapt", 0, "evaluate, super-resolution: steps of test-time adaptation "
+                       "to each photo before it is super-resolved (0 = off).", lower_bound=0)
   flags.DEFINE_string("name", "", "export: the model's name in its card (default: the --out "
                       "folder's name).")
   launch.define_device_flags()
@@ -54,7 +56,7 @@ def main(argv):
     print(f"Built {out}")
   elif command == "evaluate" and len(args) == 1 and FLAGS.out:
     results = zoo.evaluate(args[0], FLAGS.out, self_ensemble=FLAGS.self_ensemble,
-                           back_project=FLAGS.back_project)
+                           back_project=FLAGS.back_project, adapt=FLAGS.adapt)
     print(json.dumps({s: {k: r[k] for k in ("method", "method_std", "baselines")}
                       for s, r in results.items()}))
   elif command == "export" and not args and FLAGS.workdir and FLAGS.out:
