@@ -78,8 +78,9 @@ def define_flags():
                        lower_bound=0)
   flags.DEFINE_integer("adapt", 0, "Workdir mode, super-resolution runs: steps of test-time "
                        "adaptation to each image before it is super-resolved (fine-tuning on "
-                       "pairs cut from its own input; ~500 gains 0.1-0.7 dB at ~0.25 s a step "
-                       "on a CPU; eval/paired_adaptN_<step>.json).", lower_bound=0)
+                       "pairs cut from its own input; with sr2 ~500 gains 0.1-0.7 dB at ~0.25 s a "
+                       "step on a CPU, with sr4 it lost 0.5 dB; eval/paired_adaptN_<step>.json).",
+                       lower_bound=0)
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
