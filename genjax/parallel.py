@@ -42,10 +42,15 @@ def initialize_multihost(coordinator_address=None, num_processes=None, process_i
 def failed_processes() -> list:
   """The processes of this multi-process run that the coordination service no
   longer sees alive. A barrier among the live processes (all of them call it
-  after a collective failed); [0] when the coordinator itself is gone."""
+  after a collective failed); [0] when the coordinator itself is gone.
+  live_devices runs two liveness rounds (entering and leaving its block); the
+  first can be one a peer joined before it died (a checkpoint barrier's,
+  checkpoint._barrier_or_lost_peer), and then the second names the dead."""
   try:
     with multihost_utils.live_devices(jax.devices()) as devices:
       alive = {d.process_index for d in devices}
+  except multihost_utils.ProcessFailureError as e:  # died between the two rounds
+    return sorted({d.process_index for d in e.failed_devices})
   except Exception:  # the service runs in process 0: unreachable means it died
     return [0]
   return sorted(set(range(jax.process_count())) - alive)
