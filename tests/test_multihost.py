@@ -157,3 +157,24 @@ def test_a_save_thread_that_lost_its_peer_logs_nothing_other_errors_still_show()
   assert not logger.filter(record("_SignalingThread.run() raised an exception: UNKNOWN: Gloo "
                                   "AllGather failed: Read error: Connection reset by peer"))
   assert logger.filter(record("_SignalingThread.run() raised an exception: PermissionError"))
+
+
+def test_a_peer_lost_between_the_two_liveness_rounds_is_named(monkeypatch):
+  """live_devices raises ProcessFailureError when its second round lacks a
+  process its first had (a round the peer joined before it died): that
+  process is the one named, not the coordinator."""
+  from collections import namedtuple
+  from jax.experimental import multihost_utils
+  from genjax import parallel
+  Device = namedtuple("Device", "process_index id")
+  dead = {Device(1, 2), Device(1, 3)}
+  class Lost:
+    def __call__(self, devices):
+      raise multihost_utils.ProcessFailureError(dead)
+  monkeypatch.setattr(multihost_utils, "live_devices", Lost())
+  assert parallel.failed_processes() == [1]
+  class Gone:  # the coordination service itself unreachable: process 0 (its host) died
+    def __call__(self, devices):
+      raise RuntimeError("UNAVAILABLE: failed to connect")
+  monkeypatch.setattr(multihost_utils, "live_devices", Gone())
+  assert parallel.failed_processes() == [0]
