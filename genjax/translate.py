@@ -53,9 +53,8 @@ def define_flags():
   flags.DEFINE_integer("adapt", 0, "Super-resolution: steps of test-time adaptation to each "
                        "image first: the model is fine-tuned on pairs cut from the image itself "
                        "and downsampled again (ZSSR's internal learning; ~500 steps gained "
-                       "0.1-0.7 dB per photo with sr2, at ~0.25 s a step on a 2-core CPU; it lost 0.5 dB "
-                       "with sr4). 0 = off.",
-                       lower_bound=0)
+                       "0.1-0.7 dB per photo with sr2, at ~0.25 s a step on a 2-core CPU; it "
+                       "lost 0.5 dB with sr4). 0 = off.", lower_bound=0)
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
   launch.define_device_flags()

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 
 import genjax
 from genjax import checkpoint, config_lib, data, errors, images, methods, parallel
@@ -360,21 +361,21 @@ class Run:
     for `steps` steps on pairs cut from this image's own input
     (tasks.internal_pairs: ADAPT_BATCH crops of ADAPT_SIDE px, downsampled
     again by the sr task): Adam from rate lr with a cosine decay to 0 on the
-    run's loss. Super-resolution only."""
-    task = self.config.data.get("task", "")
-    if self._adapt_step is None or task not in tasks.SR_FACTORS:
+    run's loss. Super-resolution only (internal_pairs checks the task)."""
+    if self._adapt_step is None:
       raise errors.InputError(f"Test-time adaptation (--adapt) applies to super-resolution "
-                              f"runs of method 'regression' (data.task sr2 or sr4), not "
-                              f"{self.config.method!r} / {task or 'no task'!r}; leave it out.")
+                              f"runs of method 'regression', not {self.config.method!r}; "
+                              "leave it out.")
     unit = self.method.multiple * self.method.scale  # crop sides the network takes
     side = ADAPT_SIDE // unit * unit or unit
     rng = np.random.default_rng([ADAPT_SEED, seed])
     params = state.ema_params
     opt_state = methods.regression.ADAPT_TX.init(params)
+    schedule = optax.cosine_decay_schedule(lr, max(steps, 1))  # 0 steps: the state as it is
     for i in range(steps):
-      batch = tasks.internal_pairs(inputs["input"], task, rng, ADAPT_BATCH, side,
-                                   self.config.data)
-      rate = np.float32(lr * 0.5 * (1.0 + np.cos(np.pi * i / steps)))
+      batch = tasks.internal_pairs(inputs["input"], self.config.data.get("task", ""), rng,
+                                   ADAPT_BATCH, side, self.config.data)
+      rate = np.float32(schedule(i))
       params, opt_state = self._adapt_step(params, opt_state,
                                            parallel.replicate(batch, self.mesh), rate)
     return state.replace(ema_params=params)
@@ -393,16 +394,10 @@ class Run:
     first (Run.adapt; 0 = off)."""
     if self._translate is None:
       raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
-    if adapt:
-      state = self.adapt(state, inputs, adapt)
     if direction not in self.method.directions:
       raise errors.InputError(f"Method {self.config.method!r} translates "
                        f"{' and '.join(self.method.directions)} only (got --direction "
                        f"{direction}).")
-    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
-    whole = lambda ins: images.tiled(fn, ins, tile, overlap, self.method.multiple,
-                                     self.method.scale)
-    out = images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
     task = self.config.data.task
     if back_project is None:
       back_project = self.config.data.get("back_project", 0)
@@ -410,6 +405,12 @@ class Run:
       raise errors.InputError(f"Back-projection applies to super-resolution runs (data.task "
                               f"sr2 or sr4), not {task or self.config.method!r}; leave "
                               "--back_project out.")
+    if adapt:  # after the checks: adaptation takes minutes
+      state = self.adapt(state, inputs, adapt)
+    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
+    whole = lambda ins: images.tiled(fn, ins, tile, overlap, self.method.multiple,
+                                     self.method.scale)
+    out = images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
     return tasks.back_project(out, inputs["input"], task, back_project) if back_project else out
 
   def preview(self, state, batch, seed: int):

@@ -263,7 +263,8 @@ def test_test_time_adaptation_fits_the_image_and_keeps_the_run(trained, tmp_path
   # through the evaluator: files named for the option, which its provenance records
   res = evaluate.evaluate_workdir(wd, adapt=2)[0]
   assert res["provenance"]["adapt"] == 2
-  assert os.path.exists(os.path.join(wd, "eval", f"paired_adapt2_{res['provenance']['step']:06d}.json"))
+  step = res["provenance"]["step"]
+  assert os.path.exists(os.path.join(wd, "eval", f"paired_adapt2_{step:06d}.json"))
   with pytest.raises(ValueError, match="smaller than its 48 px crops"):
     r.adapt(state, {"input": x[:20, :20]}, 1)
   den, den_state = workdir.restore_workdir(trained("denoise"))[:2]

@@ -83,8 +83,9 @@ class PairedEvaluator(Evaluator):
   (paired_<split>[_x8][_bpN][_adaptN]_<step>.json for another split or
   option): the mean and spread across images and each image's metrics, for
   the run and each baseline; and metric rows `paired/*` (the method's and each
-  baseline's mean metrics; `paired_<variant>/*` for the variants). With a classifier and a labelled source it also reports,
-  for the outputs, the inputs and the targets (the bound): `accuracy`, the
+  baseline's mean metrics; `paired_<variant>/*` for the variants). With a
+  classifier and a labelled source it also reports, for the outputs, the
+  inputs and the targets (the bound): `accuracy`, the
   share the classifier assigns to their image's label, and `fid`, the Fréchet
   distance of its features to the targets' (target-domain realism)."""
   applies = staticmethod(lambda method: method.translate is not None)
@@ -188,7 +189,8 @@ class PairedEvaluator(Evaluator):
                               fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
         step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        self_ensemble=self.self_ensemble, adapt=self.adapt, in_hole=inside(self.pairs[0]) is not None,
+        self_ensemble=self.self_ensemble, adapt=self.adapt,
+        in_hole=inside(self.pairs[0]) is not None,
         wall_time_s=time.time() - t0)
     common.write_json(self._path(step, "json"), result)
     self._figure(outputs, step)
