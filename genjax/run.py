@@ -114,7 +114,9 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
         os.path.join(workdir, "checkpoints"), t.keep_checkpoints, t.async_checkpoints,
         clean_tmp=True))
     start = ckpt.latest_step() or 0
-    state = run.restore(ckpt)[0] if start else run.init_state()
+    # The train step compiles while the state is initialised or restored.
+    state, train_step = run.start(
+        (lambda: run.restore(ckpt)[0]) if start else run.init_state, preview_batch)
     if start:
       start = int(state.step)  # the checkpoint that loaded (a damaged one is moved aside)
       print(f"Resumed {workdir} from step {start}.")
@@ -131,7 +133,6 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     preempt = stack.enter_context(preemption.for_this_run())
     batches = stack.enter_context(contextlib.closing(
         parallel.prefetch_to_device(pipeline.iterate(start), run.mesh)))
-    train_step = run.compile_train_step()
     step, t0, stopping = start, time.time(), False
     at = f"at step {start}"  # where the loop is, for a peer's failure
     try:

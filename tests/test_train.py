@@ -136,6 +136,31 @@ def test_cpu_step_options_and_unknown_ones_are_clear_errors(monkeypatch):
     workdir.Run(smoke("vae", cpu_conv_kernels="mkl"), MNIST)
 
 
+def test_start_compiles_the_step_beside_the_state_and_errors_reach_the_caller():
+  r = workdir.Run(smoke("vae"), MNIST)
+  n = r.method.images_per_step
+  example = {"image": np.zeros((3, 28, 28, 1), np.uint8), "label": np.zeros((3,), np.int32)}
+  state, step = r.start(r.init_state, example)
+  assert step.as_text().count("\nENTRY") == 1  # compiled already, before any call
+  rng = np.random.default_rng(0)
+  local = {"image": rng.integers(0, 256, (n, 28, 28, 1)).astype(np.uint8),
+           "label": rng.integers(0, 10, (n,)).astype(np.int32)}
+  batch = parallel.global_batch(local, r.mesh)
+  new, metrics = step(state, batch)
+  expected, expected_metrics = r.compile_train_step()(r.init_state(), batch)
+  assert_trees_close((new, metrics), (expected, expected_metrics), rtol=0, atol=0)
+  half = parallel.global_batch({k: v[:n // 2] for k, v in local.items()}, r.mesh)
+  with pytest.raises(TypeError, match=rf"compiled with uint8\[{n},28,28,1\]"):  # batches of other shapes are refused
+    step(new, half)
+
+  def broken():
+    raise OSError("checkpoint unreadable")
+  with pytest.raises(OSError, match="checkpoint unreadable"):  # make_state's, at once
+    r.start(broken, example)
+  with pytest.raises(KeyError, match="image"):  # the compiler thread's, on this thread
+    r.start(r.init_state, {"label": example["label"]})
+
+
 def _convolutions_in_ynn_fusions(cfg) -> int:
   """Convolutions that the compiled train step hands to YNNPACK."""
   r = workdir.Run(cfg, MNIST)
