@@ -12,7 +12,9 @@
 For each workload (built from the normal configs) it reports the median train
 step time, images/s, FLOPs per step (XLA's count), achieved GFLOP/s and its fraction
 of the sustained fp32 GEMM rate (2048^3 jnp.dot, the ceiling), the compile
-time, and the input pipeline's images/s on its own. Steps are timed as in
+time (to a compiled step from the config: the run built, its state
+initialised while the step is traced, lowered and compiled, as genjax.train
+starts), and the input pipeline's images/s on its own. Steps are timed as in
 training, back to back, in blocks of about --block_seconds, and the ceiling is
 timed before each block; the fraction is the median achieved GFLOP/s over the
 median ceiling. (A neighbour on a shared machine that takes one core halves the
