@@ -29,9 +29,9 @@ CROPS = (("grace_hopper", 40, 380, 128, "flat: backdrop"),
          ("china", 290, 440, 128, "texture: trees"))
 
 
-def crops(run, state, self_ensemble: bool = False, adapt: int = 0):
-  """(rows of uint8 crops, column names, per-crop PSNR by column); adapt:
-  super-resolution's steps of test-time adaptation to each photo."""
+def crops(run, state, how: workdir_lib.Inference = workdir_lib.Inference()):
+  """(rows of uint8 crops, column names, per-crop PSNR by column), the photos
+  translated as `how` says (workdir.Inference)."""
   ev = paired.PairedEvaluator(run, tempfile.mkdtemp(), split="external")
   index = {name: k for k, name in enumerate(photos.EXTERNAL)}
   rows, psnrs, columns, restored = [], [], [], {}
@@ -40,8 +40,7 @@ def crops(run, state, self_ensemble: bool = False, adapt: int = 0):
     pair, target = ev.pairs[k], ev.targets[k]
     outs = paired.baselines(ev.task, pair, target.shape, run.config.data)
     if name not in restored:  # each photo once (adaptation is per photo)
-      restored[name] = images.to_uint8(run.translate(state, pair, self_ensemble=self_ensemble,
-                                                     adapt=adapt))
+      restored[name] = images.to_uint8(run.translate(state, pair, how))
     outs["genjax"] = restored[name]
     outs["target"] = target
     columns = list(outs)
@@ -62,7 +61,7 @@ def main(argv):
     raise ValueError("Give --model (a released restorer or model folder) or --workdir.")
   run, state = (zoo.load(FLAGS.model)[:2] if FLAGS.model
                 else workdir_lib.restore_workdir(FLAGS.workdir)[:2])
-  rows, columns, psnrs = crops(run, state, FLAGS.self_ensemble, FLAGS.adapt)
+  rows, columns, psnrs = crops(run, state, workdir_lib.Inference(**cli.inference_flags()))
   images.save_png(FLAGS.out, images.grid(np.stack(rows), len(columns)),
                   run.provenance(int(state.step), columns=columns,
                                  crops=[c[:4] for c in CROPS], model=FLAGS.model or FLAGS.workdir))
@@ -75,9 +74,7 @@ if __name__ == "__main__":
   flags.DEFINE_string("model", None, "A released restorer (genjax.zoo) or a model folder.")
   flags.DEFINE_string("workdir", None, "Or a restoration run's workdir.")
   flags.DEFINE_string("out", None, "The figure (PNG).")
-  flags.DEFINE_bool("self_ensemble", False, "Translate with the x8 self-ensemble.")
-  flags.DEFINE_integer("adapt", 0, "Super-resolution: steps of test-time adaptation to each "
-                       "photo (0 = off).", lower_bound=0)
+  cli.define_inference_flags()
   launch.define_device_flags()
   flags.mark_flags_as_required(["out"])
   app.run(cli.clear_errors(main), flags_parser=cli.parse_flags)

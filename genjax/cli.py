@@ -63,3 +63,32 @@ def clear_errors(main):
       _fail(e)
   return wrapped
 
+
+# The inference options of image-to-image runs (workdir.Inference), as the
+# entry points that apply a run to images define them.
+INFERENCE_FLAGS = ("self_ensemble", "back_project", "adapt")
+
+
+def define_inference_flags(scope: str = "", outputs: str = ""):
+  """--self_ensemble, --back_project and --adapt; `scope` starts each help
+  ("Workdir mode, "), `outputs` names where a flag's results go, with {tag}
+  for the option's name in them ("eval/paired_{tag}_<step>.json")."""
+  where = lambda tag: f" ({outputs.format(tag=tag)})" if outputs else ""
+  flags.DEFINE_bool("self_ensemble", False, f"{scope}image-to-image runs: average the outputs "
+                    "for the 8 flips and rotations of each input (8x the compute; usually a "
+                    f"little higher PSNR){where('x8')}.")
+  flags.DEFINE_integer("back_project", None, f"{scope}super-resolution: iterations of "
+                       "back-projection onto the input (the downsampled output made to match "
+                       "it; default: the run's data.back_project, 4 for configs/restore.py:sr2 "
+                       f"and sr4){where('bpN')}.", lower_bound=0)
+  flags.DEFINE_integer("adapt", 0, f"{scope}super-resolution: steps of test-time adaptation to "
+                       "each image first: the model is fine-tuned on pairs cut from the image "
+                       "itself and downsampled again (ZSSR's internal learning; ~500 steps "
+                       "gained 0.1-0.7 dB per photo with sr2, at ~0.25 s a step on a 2-core "
+                       f"CPU; it lost 0.5 dB with sr4). 0 = off{where('adaptN')}.",
+                       lower_bound=0)
+
+
+def inference_flags() -> dict:
+  """The values of define_inference_flags' flags, as workdir.Inference's fields."""
+  return {name: flags.FLAGS[name].value for name in INFERENCE_FLAGS}

@@ -25,6 +25,7 @@ to workdir/eval/quality_<step>.json and a line of metrics.jsonl. The measuring
 code lives in genjax/evaluators/ (the same evaluators run inside training).
 """
 import json
+from typing import Optional
 
 from absl import app, flags, logging
 
@@ -70,17 +71,7 @@ def define_flags():
   flags.DEFINE_float("truncation", 1.0, "Workdir mode, generators with latents: draw samples "
                      "with the truncation trick (latents pulled towards the mean; 1 = off), to "
                      "measure its effect on FID and precision / recall.")
-  flags.DEFINE_bool("self_ensemble", False, "Workdir mode, image-to-image runs: translate "
-                    "with the x8 self-ensemble (eval/paired_x8_<step>.json).")
-  flags.DEFINE_integer("back_project", None, "Workdir mode, super-resolution runs: iterations "
-                       "of back-projection onto the input (default: the run's "
-                       "data.back_project; another value: eval/paired_bpN_<step>.json).",
-                       lower_bound=0)
-  flags.DEFINE_integer("adapt", 0, "Workdir mode, super-resolution runs: steps of test-time "
-                       "adaptation to each image before it is super-resolved (fine-tuning on "
-                       "pairs cut from its own input; with sr2 ~500 gains 0.1-0.7 dB at ~0.25 s a "
-                       "step on a CPU, with sr4 it lost 0.5 dB; eval/paired_adaptN_<step>.json).",
-                       lower_bound=0)
+  cli.define_inference_flags("Workdir mode, ", "eval/paired_{tag}_<step>.json")
   flags.DEFINE_bool("paired", False, "Two-set mode: the sets are aligned pairs (e.g. "
                     "outputs and targets); add per-image and mean PSNR, SSIM, L1.")
   flags.DEFINE_string("classifier", "", "Image-to-image runs on labelled data: a classifier "
@@ -90,9 +81,10 @@ def define_flags():
 
 
 def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, classifier="",
-                     **options):
+                     how: Optional[workdir_lib.Inference] = None, **options):
   """Evaluates checkpoint(s) (latest, all or a step) of a run: an image-to-image
-  run's held-out reconstructions against baselines; a generator's sample
+  run's held-out reconstructions against baselines (translated as `how` says,
+  workdir.Inference; its tiling: the run's evals.paired); a generator's sample
   quality (needs `extractor`) and the method's held-out metrics where it has
   them (a VAE's ELBO and IWAE bound with iwae_k importance samples)."""
   r, ckpt = workdir_lib.open_run(workdir)
@@ -107,17 +99,10 @@ def evaluate_workdir(workdir, extractor=None, checkpoint="latest", iwae_k=1000, 
         cfg["classifier"] = classifier
       if options.get("reference_split"):
         cfg["split"] = options["reference_split"]
-      cfg["self_ensemble"] = options.pop("self_ensemble", False)
-      cfg["back_project"] = options.pop("back_project", None)
-      cfg["adapt"] = options.pop("adapt", 0)
-      evaluator = paired.PairedEvaluator(r, workdir, writer, **cfg)
+      evaluator = paired.PairedEvaluator.from_config(cfg, r, workdir, writer, how)
       return [evaluator(r.restore(ckpt, s)[0], s) for s in steps]
-    if options.pop("self_ensemble", False):
-      raise errors.InputError("--self_ensemble applies to image-to-image runs only.")
-    if options.pop("back_project", None) is not None:
-      raise errors.InputError("--back_project applies to super-resolution runs only.")
-    if options.pop("adapt", 0):
-      raise errors.InputError("--adapt applies to super-resolution runs only.")
+    if how is not None and how.changed():
+      raise errors.InputError(f"--{how.changed()[0]} applies to image-to-image runs only.")
     evaluator = quality.QualityEvaluator(r, workdir, writer, extractor, **options)
     held = None
     if r.method.eval_step is not None:
@@ -162,8 +147,7 @@ def main(argv):
                                 near_copy_quantile=FLAGS.near_copy_quantile,
                                 iwae_k=FLAGS.iwae_k, classifier=FLAGS.classifier,
                                 truncation=FLAGS.truncation,
-                                self_ensemble=FLAGS.self_ensemble,
-                                back_project=FLAGS.back_project, adapt=FLAGS.adapt):
+                                how=workdir_lib.Inference(**cli.inference_flags())):
       print(json.dumps(res))
   elif FLAGS.samples and FLAGS.reference:
     res = quality.evaluate_sets(FLAGS.samples, FLAGS.reference, FLAGS.extractor, **kw,

@@ -44,17 +44,7 @@ def define_flags():
   flags.DEFINE_integer("tile", 256, "Tile side in input pixels (larger images are tiled).")
   flags.DEFINE_integer("overlap", 32, "Overlap of neighbouring tiles in input pixels.")
   flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
-  flags.DEFINE_bool("self_ensemble", False, "Average the outputs for the 8 flips and rotations "
-                    "of each input (8x the compute; usually a little higher PSNR).")
-  flags.DEFINE_integer("back_project", None, "Super-resolution: iterations of back-projection "
-                       "onto the input (the downsampled output made to match it; default: "
-                       "the run's data.back_project, 4 for configs/restore.py:sr2 and sr4).",
-                       lower_bound=0)
-  flags.DEFINE_integer("adapt", 0, "Super-resolution: steps of test-time adaptation to each "
-                       "image first: the model is fine-tuned on pairs cut from the image itself "
-                       "and downsampled again (ZSSR's internal learning; ~500 steps gained "
-                       "0.1-0.7 dB per photo with sr2, at ~0.25 s a step on a 2-core CPU; it "
-                       "lost 0.5 dB with sr4). 0 = off.", lower_bound=0)
+  cli.define_inference_flags()
   flags.DEFINE_enum("direction", "AtoB", ["AtoB", "BtoA"], "Two-way translators (CycleGAN): "
                     "domain A -> B (the training `input` -> `image`) or back.")
   launch.define_device_flags()
@@ -96,11 +86,11 @@ def add_task_inputs(r, inputs: dict, sigma: float = None):
   return inputs
 
 
-def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, overlap=32,
-                     step=None, direction="AtoB", self_ensemble=False, model=None, sigma=None,
-                     back_project=None, adapt=0):
+def translate_folder(workdir, input_dir, output_dir, mask_dir=None,
+                     how: workdir_lib.Inference = workdir_lib.Inference(), step=None,
+                     model=None, sigma=None):
   """Translates every image of input_dir into output_dir with a run (workdir)
-  or a released model; returns the names."""
+  or a released model, applied as `how` says; returns the names."""
   r, state = open_translator(workdir, model, step)
   workdir = workdir or model
   fields = r.info.fields
@@ -118,7 +108,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
   if mask_key and not mask_dir:
     raise errors.InputError(f"{workdir!r} {'inpaints' if mask_key == 'mask' else 'harmonises'}: give "
                      "--mask DIR (same file names, white = the hole / pasted region).")
-  channels = fields["input" if direction == "AtoB" else "image"].shape[-1]
+  channels = fields["input" if how.direction == "AtoB" else "image"].shape[-1]
   if not os.path.isdir(input_dir):
     raise errors.MissingError(f"Input folder {input_dir!r} (--input) does not exist.")
   names = sorted(n for n in os.listdir(input_dir)
@@ -138,8 +128,7 @@ def translate_folder(workdir, input_dir, output_dir, mask_dir=None, tile=256, ov
                          f"{inputs['input'].shape[1]}x{inputs['input'].shape[0]}.")
       inputs[mask_key] = (mask > 127).astype(np.uint8)
     add_task_inputs(r, inputs, sigma)
-    out = images.to_uint8(r.translate(state, inputs, tile, overlap, direction, self_ensemble,
-                                      back_project, adapt))
+    out = images.to_uint8(r.translate(state, inputs, how))
     if jax.process_index() == 0:  # every process translates; one writes
       Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out).save(
           os.path.join(output_dir, name))
@@ -151,9 +140,10 @@ def main(argv):
   launch.setup()  # before any JAX op: CPU split, multi-process run
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)
-  names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, FLAGS.tile,
-                           FLAGS.overlap, FLAGS.step, FLAGS.direction, FLAGS.self_ensemble,
-                           FLAGS.model, FLAGS.sigma, FLAGS.back_project, FLAGS.adapt)
+  how = workdir_lib.Inference(tile=FLAGS.tile, overlap=FLAGS.overlap, direction=FLAGS.direction,
+                              **cli.inference_flags())
+  names = translate_folder(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.mask, how,
+                           FLAGS.step, FLAGS.model, FLAGS.sigma)
   print(f"Translated {len(names)} image(s) into {FLAGS.output}")
 
 

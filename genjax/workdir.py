@@ -2,12 +2,14 @@
 config on a mesh, which restores the directory's checkpoints and compiles its
 train step and predict functions. Everything that reads a workdir starts here."""
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import socket
 import threading
 import time
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -211,6 +213,38 @@ def load_info(workdir: str, config) -> data.DataInfo:
 
 
 NONFINITE_POLICIES = ("stop", "skip")
+
+
+@dataclasses.dataclass(frozen=True)
+class Inference:
+  """How Run.translate applies an image-to-image run to a whole image, as
+  genjax.translate, genjax.evaluate, genjax.zoo evaluate and the paired
+  evaluator pass it on: tile / overlap, the tiling of large images in input
+  pixels (images.tiled); direction, "AtoB" or "BtoA" for two-way translators
+  (CycleGAN); self_ensemble, the mean over the 8 flips and rotations
+  (images.self_ensemble); back_project, super-resolution's iterations of
+  back-projection onto the input (tasks.back_project; None: the run's
+  data.back_project); adapt, super-resolution's steps of test-time adaptation
+  to each image first (Run.adapt; 0 = off)."""
+  tile: int = 256
+  overlap: int = 32
+  direction: str = "AtoB"
+  self_ensemble: bool = False
+  back_project: Optional[int] = None
+  adapt: int = 0
+
+  def changed(self) -> list:
+    """The names of the options not at their defaults."""
+    return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default]
+
+  def tags(self) -> list:
+    """Names of the options that change the outputs, for file names: x8, bpN,
+    adaptN (tiling changes them at the seams only; direction is the task)."""
+    return (["x8"] if self.self_ensemble else []) + (
+        [f"bp{self.back_project}"] if self.back_project is not None else []) + (
+        [f"adapt{self.adapt}"] if self.adapt else [])
+
+
 # Test-time adaptation (Run.adapt): crops per step, their side in output pixels
 # (internal pairs of side / factor -> side), the initial Adam rate, the seed.
 ADAPT_BATCH, ADAPT_SIDE, ADAPT_LR, ADAPT_SEED = 16, 48, 3e-4, 11
@@ -415,37 +449,30 @@ class Run:
                                            parallel.replicate(batch, self.mesh), rate)
     return state.replace(ema_params=params)
 
-  def translate(self, state, inputs: dict, tile: int = 256, overlap: int = 32,
-                direction: str = "AtoB", self_ensemble: bool = False,
-                back_project=None, adapt: int = 0) -> np.ndarray:
+  def translate(self, state, inputs: dict, how: Inference = Inference()) -> np.ndarray:
     """One image of any size: `inputs` maps the method's input fields (input,
     mask) to uint8 HWC arrays; returns the float32 HWC output in [-1, 1],
-    computed tile by tile when larger than `tile` (images.tiled). Two-way
-    translators (CycleGAN) also take direction="BtoA". self_ensemble: the
-    mean over the 8 flips and rotations (images.self_ensemble).
-    back_project: super-resolution's iterations of back-projection onto the
-    input (tasks.back_project; None: the run's data.back_project).
-    adapt: super-resolution's steps of test-time adaptation to this image
-    first (Run.adapt; 0 = off)."""
+    computed tile by tile when larger than how.tile, with the options of
+    `how` (Inference)."""
     if self._translate is None:
       raise errors.InputError(f"Method {self.config.method!r} does not translate images.")
-    if direction not in self.method.directions:
+    if how.direction not in self.method.directions:
       raise errors.InputError(f"Method {self.config.method!r} translates "
                        f"{' and '.join(self.method.directions)} only (got --direction "
-                       f"{direction}).")
+                       f"{how.direction}).")
     task = self.config.data.task
-    if back_project is None:
-      back_project = self.config.data.get("back_project", 0)
+    back_project = (self.config.data.get("back_project", 0) if how.back_project is None
+                    else how.back_project)
     if back_project and task not in tasks.SR_FACTORS:
       raise errors.InputError(f"Back-projection applies to super-resolution runs (data.task "
                               f"sr2 or sr4), not {task or self.config.method!r}; leave "
                               "--back_project out.")
-    if adapt:  # after the checks: adaptation takes minutes
-      state = self.adapt(state, inputs, adapt)
-    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), direction)
-    whole = lambda ins: images.tiled(fn, ins, tile, overlap, self.method.multiple,
+    if how.adapt:  # after the checks: adaptation takes minutes
+      state = self.adapt(state, inputs, how.adapt)
+    fn = lambda b: self._translate(state, parallel.replicate(b, self.mesh), how.direction)
+    whole = lambda ins: images.tiled(fn, ins, how.tile, how.overlap, self.method.multiple,
                                      self.method.scale)
-    out = images.self_ensemble(whole, inputs) if self_ensemble else whole(inputs)
+    out = images.self_ensemble(whole, inputs) if how.self_ensemble else whole(inputs)
     return tasks.back_project(out, inputs["input"], task, back_project) if back_project else out
 
   def preview(self, state, batch, seed: int):

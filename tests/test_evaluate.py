@@ -78,6 +78,9 @@ def test_evaluate_workdir_writes_results_with_provenance(classifier_dir, tmp_pat
   assert os.path.exists(os.path.join(wd, "eval", "quality_psi0_000004.json"))
   assert trunc["recall"] < result["recall"] or result["recall"] == 0
   assert "quality_psi0/fid" in json.loads(open(os.path.join(wd, "metrics.jsonl")).readlines()[-1])
+  with pytest.raises(ValueError, match="--back_project applies to image-to-image runs only"):
+    evaluate.evaluate_workdir(wd, f"classifier:{classifier_dir}",
+                              how=workdir.Inference(back_project=2))
 
 
 def test_unknown_extractor_and_bad_image_set_are_clear_errors(tmp_path):

@@ -226,15 +226,16 @@ def test_translate_cli_handles_any_size_and_mode(task, trained, tmp_path):
     with pytest.raises(ValueError, match="--mask"):
       translate.translate_folder(wd, str(src), str(tmp_path / "x"))
     with pytest.raises(ValueError, match="super-resolution"):
-      translate.translate_folder(wd, str(src), str(tmp_path / "x"), str(masks), back_project=2)
+      translate.translate_folder(wd, str(src), str(tmp_path / "x"), str(masks),
+                                 workdir.Inference(back_project=2))
   if task == "sr2":  # the x8 self-ensemble: 8 passes, each output turned back
-    translate.translate_folder(wd, str(src), str(tmp_path / "x8"), tile=64, overlap=8,
-                               self_ensemble=True)
+    translate.translate_folder(wd, str(src), str(tmp_path / "x8"),
+                               how=workdir.Inference(tile=64, overlap=8, self_ensemble=True))
     with Image.open(tmp_path / "x8" / "grey.png") as a, Image.open(dst / "grey.png") as b:
       assert a.size == b.size and 0 < np.abs(np.asarray(a, float) - np.asarray(b, float)).max()
     # back-projected (the smoke run's data.back_project is 0): its downsample nears the input
-    translate.translate_folder(wd, str(src), str(tmp_path / "bp"), tile=64, overlap=8,
-                               back_project=4)
+    translate.translate_folder(wd, str(src), str(tmp_path / "bp"),
+                               how=workdir.Inference(tile=64, overlap=8, back_project=4))
     def input_error(out_dir):  # mean |the output's bicubic downsample - the input|
       with Image.open(out_dir / "tall.jpg") as out, Image.open(src / "tall.jpg") as x:
         return np.abs(np.asarray(out.resize(x.size, Image.BICUBIC), float)
@@ -261,7 +262,7 @@ def test_test_time_adaptation_fits_the_image_and_keeps_the_run(trained, tmp_path
   psnr = lambda s: paired.image_metrics(images.to_uint8(r.translate(s, {"input": x})), hr)["psnr"]
   assert psnr(adapted) > psnr(state) + 0.1
   # through the evaluator: files named for the option, which its provenance records
-  res = evaluate.evaluate_workdir(wd, adapt=2)[0]
+  res = evaluate.evaluate_workdir(wd, how=workdir.Inference(adapt=2))[0]
   assert res["provenance"]["adapt"] == 2
   step = res["provenance"]["step"]
   assert os.path.exists(os.path.join(wd, "eval", f"paired_adapt2_{step:06d}.json"))
@@ -269,7 +270,7 @@ def test_test_time_adaptation_fits_the_image_and_keeps_the_run(trained, tmp_path
     r.adapt(state, {"input": x[:20, :20]}, 1)
   den, den_state = workdir.restore_workdir(trained("denoise"))[:2]
   with pytest.raises(ValueError, match="--adapt"):
-    den.translate(den_state, {"input": hr}, adapt=1)
+    den.translate(den_state, {"input": hr}, workdir.Inference(adapt=1))
 
 
 def test_pushpull_fill_keeps_known_pixels_and_interpolates_holes():

@@ -6,6 +6,7 @@ itself (bicubic upsampling for super-resolution, the grey image for
 colourisation), non-local means (denoising), mean fill, push-pull and
 biharmonic inpainting, colour transfer (harmonisation). Inpainting and harmonisation are
 scored inside the hole / pasted region."""
+import dataclasses
 import os
 import time
 
@@ -14,7 +15,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
-from genjax import data, errors, images, metrics
+from genjax import data, errors, images, metrics, workdir as workdir_lib
 from genjax.data import tasks
 from genjax.methods.regression import pushpull_fill
 from genjax.evaluators.extractors import build_extractor
@@ -76,10 +77,9 @@ def baselines(task: str, pair: dict, target_shape, cfg) -> dict:
 class PairedEvaluator(Evaluator):
   """config.evals.paired: every, split ("" = data.eval_split; photos also have
   "external"), max_images (0 = all), tile, overlap, classifier (a classifier
-  run's workdir, or ""), self_ensemble (x8 test-time averaging);
-  back_project (super-resolution's back-projection iterations, when not the
-  run's data.back_project), adapt (super-resolution's steps of test-time
-  adaptation to each image, Run.adapt). Writes workdir/eval/paired_<step>.json
+  run's workdir, or ""), self_ensemble (x8 test-time averaging): how the
+  images are translated, workdir.Inference (genjax.evaluate's flags add
+  back-projection and test-time adaptation). Writes workdir/eval/paired_<step>.json
   (paired_<split>[_x8][_bpN][_adaptN]_<step>.json for another split or
   option): the mean and spread across images and each image's metrics, for
   the run and each baseline; and metric rows `paired/*` (the method's and each
@@ -90,14 +90,23 @@ class PairedEvaluator(Evaluator):
   distance of its features to the targets' (target-domain realism)."""
   applies = staticmethod(lambda method: method.translate is not None)
 
-  def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, tile=256,
-               overlap=32, classifier="", self_ensemble=False, back_project=None, adapt=0):
+  @classmethod
+  def from_config(cls, cfg, run, workdir, writer, how=None):
+    """From config.evals.paired, whose tile, overlap and self_ensemble make
+    its Inference; `how` (genjax.evaluate's flags) replaces all but the tiling."""
+    if not cls.applies(run.method):
+      return None
+    cfg = dict(cfg)
+    tiling = {k: cfg.pop(k) for k in ("tile", "overlap") if k in cfg}
+    own = workdir_lib.Inference(self_ensemble=cfg.pop("self_ensemble", False), **tiling)
+    return cls(run, workdir, writer, how=own if how is None else dataclasses.replace(how, **tiling),
+               **cfg)
+
+  def __init__(self, run, workdir, writer=None, every=0, split="", max_images=0, classifier="",
+               how: workdir_lib.Inference = workdir_lib.Inference()):
     cfg = run.config.data
     self.run, self.workdir, self.writer, self.every = run, workdir, writer, every
-    self.task, self.tile, self.overlap = cfg.task, tile, overlap
-    self.self_ensemble, self.adapt = self_ensemble, adapt  # adapt: Run.adapt's steps per image
-    # super-resolution: iterations of back-projection, when not the run's data.back_project
-    self.back_project = (None if back_project == cfg.get("back_project", 0) else back_project)
+    self.task, self.how = cfg.task, how
     cfg = ml_collections.ConfigDict(cfg.to_dict())
     cfg.noise_std_max = 0.0  # denoisers trained on a range are scored at data.noise_std
     self.split = split or cfg.eval_split
@@ -164,13 +173,22 @@ class PairedEvaluator(Evaluator):
                     self.run.provenance(step, columns=columns, split=self.split,
                                         crop=FIGURE_CROP))
 
+  @property
+  def how(self) -> workdir_lib.Inference:
+    """How the images are translated (its options name the files)."""
+    return self._how
+
+  @how.setter
+  def how(self, how: workdir_lib.Inference):
+    if how.back_project == self.run.config.data.get("back_project", 0):  # the run's own
+      how = dataclasses.replace(how, back_project=None)
+    self._how = how
+
   def __call__(self, state, step: int) -> dict:
     t0 = time.time()
     rows, outputs = [], []
     for pair, target in zip(self.pairs, self.targets):
-      outputs.append(images.to_uint8(self.run.translate(
-          state, pair, self.tile, self.overlap, self_ensemble=self.self_ensemble,
-          back_project=self.back_project, adapt=self.adapt)))
+      outputs.append(images.to_uint8(self.run.translate(state, pair, self.how)))
       rows.append(image_metrics(outputs[-1], target, inside(pair)))
     per_baseline = self._baselines()
     result = {"task": self.task, "split": self.split, "method": _mean(rows),
@@ -188,8 +206,9 @@ class PairedEvaluator(Evaluator):
       result["method"].update(class_accuracy=result["classifier"]["method"]["accuracy"],
                               fid=result["classifier"]["method"]["fid"])
     result["provenance"] = self.run.provenance(
-        step, split=self.split, eval_seed=EVAL_SEED, tile=self.tile, overlap=self.overlap,
-        self_ensemble=self.self_ensemble, adapt=self.adapt,
+        step, split=self.split, eval_seed=EVAL_SEED, tile=self.how.tile,
+        overlap=self.how.overlap, self_ensemble=self.how.self_ensemble,
+        back_project=self.how.back_project, adapt=self.how.adapt,
         in_hole=inside(self.pairs[0]) is not None,
         wall_time_s=time.time() - t0)
     common.write_json(self._path(step, "json"), result)
@@ -207,10 +226,7 @@ class PairedEvaluator(Evaluator):
     """"" for the run's own evaluation, else what differs (split, x8,
     back-projection, test-time adaptation)."""
     parts = [self.split] if self.split != self.run.config.data.eval_split else []
-    parts += ["x8"] if self.self_ensemble else []
-    parts += [f"bp{self.back_project}"] if self.back_project is not None else []
-    parts += [f"adapt{self.adapt}"] if self.adapt else []
-    return "_".join(parts)
+    return "_".join(parts + self.how.tags())
 
   def _path(self, step: int, ext: str) -> str:
     """eval/paired_<step>.<ext>, or paired_<variant>_<step> for a variant."""

@@ -133,30 +133,26 @@ def _data_card(cfg) -> dict:
 CARD_KEYS = ("images", "method", "method_std", "baselines", "baselines_std")
 
 
-def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS, self_ensemble: bool = False,
-             back_project=None, adapt: int = 0) -> dict:
+def evaluate(model: str, out_dir: str, splits=EVAL_SPLITS,
+             how: workdir_lib.Inference = workdir_lib.Inference()) -> dict:
   """split -> the paired evaluation (per image, mean, spread, baselines) of a
-  model's released parameters (super-resolution: with `back_project`
-  iterations of back-projection, None: the model's own, and `adapt` steps of
-  test-time adaptation to each image); JSON and figures go to out_dir/eval/."""
-  return _evaluate(model, out_dir, splits, (self_ensemble,), back_project,
-                   adapt)[self_ensemble]
+  model's released parameters, applied as `how` says (workdir.Inference;
+  back_project None: the model's own); JSON and figures go to out_dir/eval/."""
+  return _evaluate(model, out_dir, splits, (how,))[how]
 
 
-def _evaluate(model: str, out_dir: str, splits, ensembles, back_project=None,
-              adapt: int = 0) -> dict:
-  """self_ensemble -> split -> evaluate()'s result, for each of `ensembles`
-  (False: plain, True: x8) from one evaluator per split, which degrades the
-  photos and scores the baselines once."""
+def _evaluate(model: str, out_dir: str, splits, hows) -> dict:
+  """how -> split -> evaluate()'s result, for each workdir.Inference in
+  `hows`, from one evaluator per split, which degrades the photos and scores
+  the baselines once."""
   run, state, card = load(model)
-  out = {e: {} for e in ensembles}
+  out = {how: {} for how in hows}
   for split in splits:
-    ev = paired.PairedEvaluator(run, out_dir, split=split, back_project=back_project,
-                                adapt=adapt)
-    for e in ensembles:
-      ev.self_ensemble = e  # the evaluator's files are named for it (paired_..._x8_...)
+    ev = paired.PairedEvaluator(run, out_dir, split=split)
+    for how in hows:
+      ev.how = how  # the evaluator's files are named for it (paired_..._x8_...)
       r = ev(state, card["step"])
-      out[e][split] = {k: r[k] for k in CARD_KEYS + ("per_image", "baselines_per_image")}
+      out[how][split] = {k: r[k] for k in CARD_KEYS + ("per_image", "baselines_per_image")}
   return out
 
 
@@ -183,11 +179,12 @@ def build(name: str, workdir: str, out: str = "", overrides: dict = None,
   with open(os.path.join(out, CARD_FILE)) as f:
     card = json.load(f)
   # the per-image results and figures stay in the run's workdir; the card keeps the summary
+  plain, x8 = workdir_lib.Inference(), workdir_lib.Inference(self_ensemble=True)
   results = _evaluate(out, os.path.join(workdir, "released"), EVAL_SPLITS,
-                      (False, True) if self_ensemble else (False,))
-  for e, key in ((False, "evaluation"), (True, "evaluation_x8")):
-    if e in results:
-      card[key] = {split: {k: r[k] for k in CARD_KEYS} for split, r in results[e].items()}
+                      (plain, x8) if self_ensemble else (plain,))
+  for how, key in ((plain, "evaluation"), (x8, "evaluation_x8")):
+    if how in results:
+      card[key] = {split: {k: r[k] for k in CARD_KEYS} for split, r in results[how].items()}
   _write_card(out, card)
   return out
 

@@ -5,7 +5,7 @@ import sys
 
 from absl import app, flags, logging
 
-from genjax import cli, errors, launch, preemption, zoo
+from genjax import cli, errors, launch, preemption, workdir as workdir_lib, zoo
 
 FLAGS = flags.FLAGS
 USAGE = ("python -m genjax.zoo list | build NAME [--workdir DIR] [--out DIR] [--self_ensemble] "
@@ -20,13 +20,9 @@ def define_flags():
                       "folder genjax/zoo/NAME). export: the model folder to write. "
                       "evaluate: where eval/ (JSON, figures) goes.")
   flags.DEFINE_integer("step", None, "export: checkpoint step (default: latest).")
-  flags.DEFINE_bool("self_ensemble", False, "evaluate: with the x8 self-ensemble. build: "
-                    "evaluate with it too (the card's evaluation_x8).")
-  flags.DEFINE_integer("back_project", None, "evaluate, super-resolution: iterations of "
-                       "back-projection onto the input (default: the model's own).",
-                       lower_bound=0)
-  flags.DEFINE_integer("adapt", 0, "evaluate, super-resolution: steps of test-time adaptation "
-                       "to each photo before it is super-resolved (0 = off).", lower_bound=0)
+  cli.define_inference_flags("evaluate, ")
+  flags.FLAGS["self_ensemble"].help += (" build: evaluate with it too (the card's "
+                                        "evaluation_x8).")
   flags.DEFINE_string("name", "", "export: the model's name in its card (default: the --out "
                       "folder's name).")
   launch.define_device_flags()
@@ -55,8 +51,7 @@ def main(argv):
       sys.exit(preemption.PREEMPTED_EXIT_CODE)
     print(f"Built {out}")
   elif command == "evaluate" and len(args) == 1 and FLAGS.out:
-    results = zoo.evaluate(args[0], FLAGS.out, self_ensemble=FLAGS.self_ensemble,
-                           back_project=FLAGS.back_project, adapt=FLAGS.adapt)
+    results = zoo.evaluate(args[0], FLAGS.out, how=workdir_lib.Inference(**cli.inference_flags()))
     print(json.dumps({s: {k: r[k] for k in ("method", "method_std", "baselines")}
                       for s, r in results.items()}))
   elif command == "export" and not args and FLAGS.workdir and FLAGS.out:
