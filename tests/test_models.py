@@ -127,12 +127,27 @@ def _check_fast_matches_xla_in_float64(transpose, stride, pad, k, size, cin, cou
       np.testing.assert_allclose(second_i, second, rtol=1e-9, atol=1e-9)
 
 
+def test_cpu_bfloat16_instructions_are_read_from_the_cpu_flags(tmp_path):
+  def has(text):
+    (tmp_path / "cpuinfo").write_text(text)
+    return kernels.cpu_has_bfloat16.__wrapped__(str(tmp_path / "cpuinfo"))
+  amd = "processor\t: 0\nflags\t\t: fpu sse avx2 fma avx512f\nmodel name\t: AMD EPYC\n"
+  assert not has(amd) and not has("")
+  assert has(amd.replace("avx512f", "avx512f avx512_bf16")) and has(
+      "flags\t\t: avx2 amx_bf16 amx_tile\n")
+  assert has("Features\t: fp asimd bf16 i8mm\n") and not has("Features\t: fp asimd\n")
+  assert not kernels.cpu_has_bfloat16.__wrapped__(str(tmp_path / "missing"))
+
+
 @pytest.mark.parametrize("backend,expected,grad", [
     ("cpu", "fast", "conv"), ("gpu", "fast", "gemm"), ("tpu", "xla", "gemm")])
 def test_auto_conv_impl_is_chosen_per_backend(monkeypatch, backend, expected, grad):
   monkeypatch.setattr(jax, "default_backend", lambda: backend)
   assert kernels.resolve_impl("auto") == expected
-  assert kernels.resolve_impl("auto", jnp.bfloat16) == ("gemm" if backend == "cpu" else expected)
+  for native in (True, False):  # bfloat16 GEMMs on a CPU only where it has the instructions
+    monkeypatch.setattr(kernels, "cpu_has_bfloat16", lambda: native)
+    assert kernels.resolve_impl("auto", jnp.bfloat16) == (
+        "gemm" if backend == "cpu" and native else expected)
   assert kernels.resolve_impl("xla") == "xla" and kernels.resolve_impl("fast") == "fast"
   assert kernels.resolve_weight_grad("auto") == grad
   assert kernels.resolve_weight_grad("gemm") == "gemm"

@@ -32,7 +32,10 @@ accumulate in float32 (None: the operands' own type, e.g. float64 in tests).
   im2col / space-to-depth taps; other strided shapes im2col + GEMM and their
   autodiff. Stride-1 convolutions stay lax's, as in "fast": in bfloat16 their
   im2col form took 1.8x the step time of the restore U-Net.
-- "auto": on CPU "fast" in float32 and "gemm" in bfloat16, "fast" on GPU,
+- "auto": on CPU "fast" in float32, and in bfloat16 "gemm" where the CPU has
+  bfloat16 dot-product instructions (cpu_has_bfloat16) and "fast" where it
+  has not (there bfloat16 GEMMs are emulated: "gemm" took 1.7-1.8x the step
+  time of "fast" on dcgan64 / dcgan28 on an AVX2 AMD EPYC); "fast" on GPU,
   "xla" elsewhere (TPU, not measured).
 
 All are equal to "xla" in float64, forward and gradients (tests/test_models.py).
@@ -63,6 +66,24 @@ def resolve_weight_grad(weight_grad: str) -> str:
   return weight_grad
 
 
+# CPU flags (Linux /proc/cpuinfo) of bfloat16 dot-product instructions: x86's
+# AVX512_BF16 and AMX-BF16, Arm's BF16.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
+
+
+@functools.cache
+def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+  """Whether this machine's CPU computes bfloat16 dot products natively (False
+  where that cannot be read, e.g. off Linux)."""
+  try:
+    with open(cpuinfo) as f:
+      words = {w for line in f if line.lower().startswith(("flags", "features"))
+               for w in line.split(":", 1)[1].split()}
+  except OSError:
+    return False
+  return any(flag in words for flag in BF16_CPU_FLAGS)
+
+
 def resolve_impl(impl: str, dtype=None) -> str:
   if impl not in IMPLS:
     raise errors.InputError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
@@ -70,7 +91,8 @@ def resolve_impl(impl: str, dtype=None) -> str:
   if impl != "auto":
     return impl
   backend = jax.default_backend()
-  if backend == "cpu" and dtype is not None and jnp.dtype(dtype) == jnp.bfloat16:
+  if (backend == "cpu" and dtype is not None and jnp.dtype(dtype) == jnp.bfloat16
+      and cpu_has_bfloat16()):
     return "gemm"
   return "fast" if backend in FAST_BACKENDS else "xla"
 
