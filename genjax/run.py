@@ -10,6 +10,7 @@ import numpy as np
 from genjax import (checkpoint, config_lib, data, errors, evaluators, images, parallel,
                     preemption, report_html)
 from genjax import workdir as workdir_lib
+from genjax.models import kernels
 from genjax.logging import MetricWriter, Progress
 
 
@@ -102,6 +103,11 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     print("Images per class: " + ", ".join(
         f"{n} {c}" for n, c in zip(source.class_names, source.counts)), flush=True)
   run = workdir_lib.Run(config, data.describe(source), mesh)
+  if (run.policy.precision == "bfloat16" and jax.default_backend() == "cpu"
+      and not kernels.cpu_has_bfloat16()):
+    print("Note: train.precision=bfloat16 on a CPU without bfloat16 instructions "
+          "(AVX512_BF16, AMX-BF16, Arm BF16): they are emulated, so it trains no faster than "
+          "float32 here.", flush=True)
   parallel.check_batch(run.method.images_per_step, run.mesh)
   pipeline = data.Pipeline(source, run.method.images_per_step, config.seed,
                            jax.process_index(), jax.process_count(), config.data.workers)
