@@ -103,8 +103,7 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
     print("Images per class: " + ", ".join(
         f"{n} {c}" for n, c in zip(source.class_names, source.counts)), flush=True)
   run = workdir_lib.Run(config, data.describe(source), mesh)
-  if (run.policy.precision == "bfloat16" and jax.default_backend() == "cpu"
-      and not kernels.cpu_has_bfloat16()):
+  if run.policy.precision == "bfloat16" and not kernels.native_bfloat16():
     print("Note: train.precision=bfloat16 on a CPU without bfloat16 instructions "
           "(AVX512_BF16, AMX-BF16, Arm BF16): they are emulated, so it trains no faster than "
           "float32 here.", flush=True)

@@ -150,7 +150,8 @@ def test_start_compiles_the_step_beside_the_state_and_errors_reach_the_caller():
   expected, expected_metrics = r.compile_train_step()(r.init_state(), batch)
   assert_trees_close((new, metrics), (expected, expected_metrics), rtol=0, atol=0)
   half = parallel.global_batch({k: v[:n // 2] for k, v in local.items()}, r.mesh)
-  with pytest.raises(TypeError, match=rf"compiled with uint8\[{n},28,28,1\]"):  # batches of other shapes are refused
+  # batches of other shapes are refused
+  with pytest.raises(TypeError, match=rf"compiled with uint8\[{n},28,28,1\]"):
     step(new, half)
 
   def broken():

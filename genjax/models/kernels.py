@@ -84,6 +84,12 @@ def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
   return any(flag in words for flag in BF16_CPU_FLAGS)
 
 
+def native_bfloat16() -> bool:
+  """Whether bfloat16 contractions run natively on the default backend (on a
+  CPU only with the instructions; emulated otherwise, no faster than float32)."""
+  return jax.default_backend() != "cpu" or cpu_has_bfloat16()
+
+
 def resolve_impl(impl: str, dtype=None) -> str:
   if impl not in IMPLS:
     raise errors.InputError(f"Unknown conv impl {impl!r}; choose one of {IMPLS} "
@@ -92,7 +98,7 @@ def resolve_impl(impl: str, dtype=None) -> str:
     return impl
   backend = jax.default_backend()
   if (backend == "cpu" and dtype is not None and jnp.dtype(dtype) == jnp.bfloat16
-      and cpu_has_bfloat16()):
+      and native_bfloat16()):
     return "gemm"
   return "fast" if backend in FAST_BACKENDS else "xla"
 
