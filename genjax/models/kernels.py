@@ -8,10 +8,14 @@ accumulate in float32 (None: the operands' own type, e.g. float64 in tests).
 - "fast": written for XLA:CPU, where the gradients of strided convolutions and
   both passes of transposed convolutions run far below the machine's matmul
   rate while a plain stride-1 convolution and a GEMM run near it. Stride-1
-  convolutions are lax's, forward and gradients: with XLA's own kernels
-  (train.cpu_conv_kernels="eigen") the restore U-Net's step took 0.60x the
-  time of im2col + GEMM and compiled in 6.6 s instead of 10.4 (autodiff of
-  im2col's k*k slices is k*k pads). A stride-2
+  convolutions are lax's, forward and gradients (with XLA's own kernels,
+  train.cpu_conv_kernels="eigen", the restore U-Net's step took 0.60x the
+  time of im2col + GEMM and compiled in 6.6 s instead of 10.4: autodiff of
+  im2col's k*k slices is k*k pads), the gradients written as convolutions in
+  XLA:CPU's canonical form (NHWC x HWIO). XLA brings the entry computation's
+  convolutions into that form itself, but not those in a loop body (a GAN's
+  D updates in a lax.scan), where a weight gradient left as autodiff writes
+  it ran through XLA's naive loop emitter, 30x slower. A stride-2
   conv with an even kernel and symmetric padding keeps lax's forward pass and
   gets a custom VJP: the input gradient is a stride-1 conv on the
   space-to-depth grid (2x2 pixel blocks folded into channels), the weight
@@ -101,6 +105,13 @@ def resolve_impl(impl: str, dtype=None) -> str:
       and native_bfloat16()):
     return "gemm"
   return "fast" if backend in FAST_BACKENDS else "xla"
+
+
+def loop_ready(impl: str, dtype=None) -> bool:
+  """Whether `impl`'s convolutions run on XLA's convolution kernels inside a
+  loop body too: all but "xla" on CPU, whose autodiff gradients XLA:CPU leaves
+  to its naive loop emitter there (see "fast")."""
+  return jax.default_backend() != "cpu" or resolve_impl(impl, dtype) != "xla"
 
 
 def conv_padding(padding: Padding, k: int, stride: int, hw) -> tuple:
@@ -312,13 +323,9 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dt
   xs = _space_to_depth(x, padding)
   acc = _acc(dtype)
   if weight_grad == "conv":
-    xs, dy = _cast(dtype, xs, dy)
-    # All taps as one stride-1 convolution with the batch as the contracted
-    # feature dimension (lax's own weight-gradient form, without the dilation).
-    dws = jax.lax.conv_general_dilated(xs, dy, (1, 1), "VALID",
-                                       dimension_numbers=("CHWN", "IHWO", "NHWC"),
-                                       preferred_element_type=acc)
-    dws = dws.transpose(3, 1, 2, 0)  # (4 ci, A, B, co) -> (co, A, B, 4 ci)
+    # All taps as one stride-1 convolution (lax's own weight-gradient form,
+    # without the dilation).
+    dws = _weight_grad_conv(xs, dy, 0, dtype).transpose(3, 1, 2, 0)  # (co, A, B, 4 ci)
   else:
     taps = [xs[:, a:a + ho, b:b + wo] for a in range(half) for b in range(half)]
     # XLA copies one operand of a contraction over rows into transposed form.
@@ -336,6 +343,43 @@ def _conv_s2_weight_grad(x, dy, kernel_shape, padding: int, weight_grad: str, dt
                                         preferred_element_type=acc) for t in taps], -1)
   dws = dws.reshape(co, half, half, 2, 2, ci)  # (o, A, B, qy, qx, c)
   return dws.transpose(1, 3, 2, 4, 5, 0).reshape(k, k, ci, co)
+
+
+# Stride-1 convolutions: lax's forward pass, and a VJP written as two
+# convolutions in XLA:CPU's canonical form (NHWC x HWIO -> NHWC). XLA brings
+# the entry computation's convolutions into that form itself, but not those in
+# a loop's body (a lax.scan of updates), which it would otherwise run through
+# its naive loop-nest emitter, tens of times slower.
+
+def _weight_grad_conv(x, dy, padding: int, dtype=None):
+  """dW of a stride-1 conv of x (n, h, w, ci) with output cotangent dy
+  (n, ho, wo, co), as (ci, k, k, co): one convolution contracting the batch as
+  its feature dimension, (ci, h, w, n) x (ho, wo, n, co), in canonical form."""
+  xt, dyt = _cast(dtype, x.transpose(3, 1, 2, 0), dy.transpose(1, 2, 0, 3))
+  return jax.lax.conv_general_dilated(xt, dyt, (1, 1), ((padding, padding),) * 2,
+                                      dimension_numbers=_DN, preferred_element_type=_acc(dtype))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_s1(x, kernel, padding, dtype):
+  return _lax_conv(x, kernel, 1, padding, dtype)
+
+
+def _conv_s1_fwd(x, kernel, padding, dtype):
+  return _conv_s1(x, kernel, padding, dtype), (x, kernel)
+
+
+def _conv_s1_bwd(padding, dtype, res, dy):
+  x, kernel = res
+  # The input gradient correlates dy with the flipped kernel, in and out
+  # channels swapped (its own VJP again: a gradient penalty differentiates it).
+  dx = _conv_s1(dy, kernel[::-1, ::-1].transpose(0, 1, 3, 2), kernel.shape[0] - 1 - padding,
+                dtype)
+  dw = _weight_grad_conv(x, dy, padding, dtype).transpose(1, 2, 0, 3)
+  return dx.astype(x.dtype), dw.astype(kernel.dtype)
+
+
+_conv_s1.defvjp(_conv_s1_fwd, _conv_s1_bwd)
 
 
 # `form` = (forward, adjoint, weight_grad): how the stride-2 conv, its adjoint
@@ -421,7 +465,7 @@ def conv2d(x, kernel, stride: int, padding: Padding, impl: str = "auto",
   if _s2d_applies(x.shape, k, stride, p):
     return _conv_s2(x, kernel, p, _form(impl, weight_grad, cin, cout), dtype)
   if stride == 1:  # lax's, in both precisions: im2col's k*k copies cost more
-    return _lax_conv(x, kernel, 1, pads, dtype)
+    return _conv_s1(x, kernel, p, dtype)
   return _gemm_conv(x, kernel, stride, p, dtype)
 
 
