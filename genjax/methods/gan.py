@@ -186,25 +186,38 @@ class GAN(common.LatentGenerator):
     b = x.shape[0] // self.n_critic
     split = lambda a: a.reshape((b, self.n_critic) + a.shape[1:]).swapaxes(0, 1)
     reals = split(x)
-    real_labels = split(batch["label"]) if self.num_classes else [None] * self.n_critic
+    real_labels = split(batch["label"]) if self.num_classes else None
     keys = jax.random.split(jax.random.fold_in(state.rng, state.step), self.n_critic)
     g = state.g
-    # One trace of the D update for all n_critic of them (a nested jit, which
-    # XLA inlines: the same program, traced and lowered once instead of n times).
-    # A new function per trace of the step, so no trace made under another
-    # run's compute policy (models/compute.py) is reused.
-    d_step = jax.jit(lambda *args: self._d_step(*args)) if self.n_critic > 1 else self._d_step
-    for i in range(self.n_critic):
-      k_z, k_penalty, k_y = jax.random.split(keys[i], 3)
+
+    def fake_batch(key):
+      k_z, k_penalty, k_y = jax.random.split(key, 3)
       z = jax.random.normal(k_z, (b, self.z_dim))
       y = jax.random.randint(k_y, (b,), 0, self.num_classes) if self.num_classes else None
-      if i < self.n_critic - 1:
-        fake, _ = self._generate(g.params, g.batch_stats, z, y)
-      else:  # keep G's VJP for the G update
-        fake, g_vjp, g_batch_stats = jax.vjp(
-            lambda p: self._generate(p, g.batch_stats, z, y), g.params, has_aux=True)
-      state, metrics = d_step(state, reals[i], real_labels[i],
-                              jax.lax.stop_gradient(fake), y, k_penalty)
+      return z, y, k_penalty
+
+    def d_update(d, inputs):
+      real, real_label, key = inputs
+      z, y, k_penalty = fake_batch(key)
+      fake, _ = self._generate(g.params, g.batch_stats, z, y)
+      new, _ = self._d_step(state.replace(d=d), real, real_label,
+                            jax.lax.stop_gradient(fake), y, k_penalty)
+      return new.d, None
+
+    # The first n_critic - 1 D updates as one loop: XLA compiles the D update and
+    # G's forward pass once for all of them (sngan32's step: 2,669 fusions
+    # unrolled, 1,600 as a loop).
+    if self.n_critic > 1:
+      head = None if real_labels is None else real_labels[:-1]
+      d, _ = common.scan_updates(d_update, state.d, (reals[:-1], head, keys[:-1]))
+      state = state.replace(d=d)
+    # The last keeps G's VJP for the G update.
+    z, y, k_penalty = fake_batch(keys[-1])
+    fake, g_vjp, g_batch_stats = jax.vjp(
+        lambda p: self._generate(p, g.batch_stats, z, y), g.params, has_aux=True)
+    state, metrics = self._d_step(state, reals[-1],
+                                  None if real_labels is None else real_labels[-1],
+                                  jax.lax.stop_gradient(fake), y, k_penalty)
 
     d = state.d
 
