@@ -31,8 +31,8 @@ ResNet generators, two PatchGANs). Each is its normal config, built and
 compiled as genjax.train does, fed random batches of its fields.
 
 FLOPs per step are XLA's cost analysis of the lowered train step with lax's
-convolutions in float32 and loops over updates unrolled (sngan32's D updates;
-the analysis counts a loop's body once), the same for every variant of a
+convolutions in float32 and loops unrolled (sngan32's D updates, cyclegan128's
+residual blocks; the analysis counts a loop's body once), the same for every variant of a
 workload: the
 multiply-adds the step's convolutions and matmuls perform (2 FLOPs each; taps
 on padding are not counted) plus elementwise work.
@@ -50,7 +50,6 @@ import numpy as np
 from absl import app, flags
 
 from genjax import config_lib, data, parallel, workdir
-from genjax.methods import common
 from genjax.models import compute, kernels
 
 FLAGS = flags.FLAGS
@@ -160,7 +159,7 @@ def step_flops(name: str) -> float:
   multiply-adds a convolution performs, without the taps that fall on
   padding: 0.80x (dcgan28) to 0.9x the PyTorch FLOP-counter convention, which
   counts every tap."""
-  with common.unrolled_updates():  # XLA counts a loop's body once
+  with compute.unrolled_loops():  # XLA counts a loop's body once
     cost = Workload(name, workload_config(name, "xla")).lower().cost_analysis()
   return float(cost["flops"])
 

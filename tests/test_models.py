@@ -8,7 +8,8 @@ import pytest
 from genjax import models
 from genjax.models import compute, kernels
 from genjax.models.layers import Conv2D, ConvTranspose2D
-from tests.conftest import load_config
+from genjax.models.translator import ResnetTranslator
+from tests.conftest import assert_trees_close, load_config
 
 
 def conv_reference(x, k, stride, pad):
@@ -294,3 +295,19 @@ def test_residual_restorer_starts_at_zero_and_keeps_any_multiple_of_its_patch():
   np.testing.assert_array_equal(models.layers.depth_to_space(s, 2), x)
   with pytest.raises(ValueError, match="blocks >= 0"):
     models.build({"name": "resblocks", "blocks": -1}).init(jax.random.PRNGKey(0), x)
+
+
+def test_resnet_translator_runs_its_blocks_as_a_loop_with_the_unrolled_parameters():
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 8, 8, 3)), jnp.float32)
+  looped, unrolled = (ResnetTranslator(widths=(4, 8), blocks=3, loop=loop)
+                      for loop in (True, False))
+  params = looped.init(jax.random.PRNGKey(0), x, train=False)["params"]
+  assert_trees_close(params, unrolled.init(jax.random.PRNGKey(0), x, train=False)["params"],
+                     rtol=0, atol=0)  # the same names and initial values
+
+  def value_and_grad(module):
+    loss = lambda p: jnp.sum(jnp.sin(module.apply({"params": p}, x, train=True)))
+    return jax.jit(jax.value_and_grad(loss)).lower(params)
+  looped, unrolled = value_and_grad(looped), value_and_grad(unrolled)
+  assert " while(" in looped.as_text("hlo") and " while(" not in unrolled.as_text("hlo")
+  assert_trees_close(looped.compile()(params), unrolled.compile()(params), rtol=1e-5, atol=1e-5)

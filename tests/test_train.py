@@ -13,7 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from genjax import checkpoint, data, images, parallel, run, sample, workdir
-from genjax.methods import common
+from genjax.models import compute
 from tests.conftest import ROOT, assert_trees_close, load_config, rewound, smoke
 
 
@@ -177,7 +177,7 @@ def test_a_gans_d_updates_run_as_one_loop_equal_to_the_unrolled_updates():
        "label": np.zeros((n,), np.int32)}, r.mesh)
   lower = lambda run: run.compile_train_step().lower(run.sharded_abstract_state, batch)
   lowered = lower(r)
-  with common.unrolled_updates():
+  with compute.unrolled_loops():
     unrolled = lower(r)
   loops = lambda l: l.as_text("hlo").count(" while(")  # (random bits are loops too)
   assert loops(lowered) == loops(unrolled) + 1

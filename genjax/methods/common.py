@@ -1,8 +1,6 @@
 """Pieces every method shares: the interface, the per-network state,
 optimizers, EMA."""
 import abc
-import contextlib
-import contextvars
 import math
 from typing import Any, Tuple
 
@@ -13,7 +11,6 @@ import optax
 
 from genjax import errors
 from genjax.latents import truncate
-from genjax.models import compute, kernels
 
 
 class Method(abc.ABC):
@@ -236,31 +233,6 @@ def ema_update(ema, params, decay: float, step):
   so early averages are not dominated by the random initialisation."""
   d = jnp.minimum(decay, (1.0 + step) / (10.0 + step))
   return jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, ema, params)
-
-
-_UNROLLED = contextvars.ContextVar("genjax_unrolled_updates", default=False)
-
-
-def scan_updates(update, carry, xs):
-  """lax.scan of `update` (carry, x) -> (carry, y) over the leading axis of xs:
-  successive updates (a GAN's D updates) that XLA compiles once rather than
-  once per update. Under unrolled_updates() the loop is unrolled: XLA's cost
-  analysis counts a loop's body once, so the benchmark counts a step's FLOPs
-  on the unrolled program. So is a loop whose convolutions would leave XLA's
-  kernels in a loop body (train.conv_impl=xla on CPU: kernels.loop_ready)."""
-  policy = compute.current()
-  unroll = _UNROLLED.get() or not kernels.loop_ready(policy.conv_impl, policy.operand_dtype)
-  return jax.lax.scan(update, carry, xs, unroll=True if unroll else 1)
-
-
-@contextlib.contextmanager
-def unrolled_updates():
-  """scan_updates' loops unrolled while functions are traced in this context."""
-  token = _UNROLLED.set(True)
-  try:
-    yield
-  finally:
-    _UNROLLED.reset(token)
 
 
 def global_norm(tree):

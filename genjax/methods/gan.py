@@ -11,6 +11,7 @@ import optax
 
 from genjax import errors, models
 from genjax.methods import common
+from genjax.models import compute
 from genjax.registry import Registry
 
 class Loss(NamedTuple):
@@ -209,7 +210,7 @@ class GAN(common.LatentGenerator):
     # unrolled, 1,600 as a loop).
     if self.n_critic > 1:
       head = None if real_labels is None else real_labels[:-1]
-      d, _ = common.scan_updates(d_update, state.d, (reals[:-1], head, keys[:-1]))
+      d, _ = compute.loop(d_update, state.d, (reals[:-1], head, keys[:-1]))
       state = state.replace(d=d)
     # The last keeps G's VJP for the G update.
     z, y, k_penalty = fake_batch(keys[-1])

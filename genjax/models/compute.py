@@ -15,6 +15,7 @@ import contextvars
 import dataclasses
 import functools
 
+import jax
 import jax.numpy as jnp
 
 from genjax import errors
@@ -73,3 +74,29 @@ def under(policy: Policy, fn):
 def from_config(train_config) -> Policy:
   return Policy(conv_impl=train_config.get("conv_impl", "auto"),
                 precision=train_config.get("precision", "float32"))
+
+
+_UNROLLED = contextvars.ContextVar("genjax_unrolled_loops", default=False)
+
+
+def loop(body, carry, xs):
+  """lax.scan of `body` (carry, x) -> (carry, y) over the leading axis of xs,
+  for repeated work that XLA should compile once rather than once per
+  repetition (a GAN's D updates, a generator's residual blocks). Unrolled
+  under unrolled_loops() (XLA's cost analysis counts a loop's body once, so
+  the benchmark counts a step's FLOPs on the unrolled program) and where the
+  policy's convolutions would leave XLA's kernels in a loop body
+  (train.conv_impl=xla on CPU: kernels.loop_ready)."""
+  policy = current()
+  unroll = _UNROLLED.get() or not kernels.loop_ready(policy.conv_impl, policy.operand_dtype)
+  return jax.lax.scan(body, carry, xs, unroll=True if unroll else 1)
+
+
+@contextlib.contextmanager
+def unrolled_loops():
+  """loop() unrolled while functions are traced in this context."""
+  token = _UNROLLED.set(True)
+  try:
+    yield
+  finally:
+    _UNROLLED.reset(token)
