@@ -95,6 +95,6 @@ class ResnetTranslator(nn.Module):
       return {f"{kind}_{j}": params[f"{kind}_{d + 2 * i + j}"]
               for kind in ["Conv2D"] + kinds for j in (0, 1)}
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *[block(i) for i in range(self.blocks)])
-    module = _Residual(self.norm, bias)
+    module = _Residual(self.norm, bias, parent=None)  # applied as a function
     step = lambda h, p: (module.apply({"params": p}, h), None)
     return compute.loop(step, x, stacked)[0]
