@@ -9,6 +9,10 @@ of either.
   and matmuls take bfloat16 operands and accumulate in float32; normalisation
   statistics, losses, penalties (GP / R1), KL and likelihoods are float32.
 - conv_impl: see models/kernels.py; "auto" picks per backend and precision.
+
+And loop(): repeated work (a GAN's D updates, residual blocks) as one
+lax.scan, which XLA compiles once, unrolled where that policy's convolutions
+or a FLOP count need it.
 """
 import contextlib
 import contextvars
