@@ -32,10 +32,9 @@ compiled as genjax.train does, fed random batches of its fields.
 
 FLOPs per step are XLA's cost analysis of the lowered train step with lax's
 convolutions in float32 and loops unrolled (sngan32's D updates, cyclegan128's
-residual blocks; the analysis counts a loop's body once), the same for every variant of a
-workload: the
-multiply-adds the step's convolutions and matmuls perform (2 FLOPs each; taps
-on padding are not counted) plus elementwise work.
+residual blocks; the analysis counts a loop's body once), the same for every
+variant of a workload: the multiply-adds the step's convolutions and matmuls
+perform (2 FLOPs each; taps on padding are not counted) plus elementwise work.
 """
 import functools
 import json
