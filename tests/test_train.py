@@ -13,6 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from genjax import checkpoint, data, images, parallel, run, sample, workdir
+from genjax.methods import gan as gan_method
 from genjax.models import compute
 from tests.conftest import ROOT, assert_trees_close, load_config, rewound, smoke
 
@@ -165,10 +166,15 @@ def test_start_compiles_the_step_beside_the_state_and_errors_reach_the_caller():
     r.start(r.init_state, {"label": example["label"]})
 
 
-def test_a_gans_d_updates_run_as_one_loop_equal_to_the_unrolled_updates():
+def test_a_gans_d_updates_run_as_one_loop_equal_to_the_unrolled_updates(monkeypatch):
   """n_critic D updates: the first n_critic - 1 in a lax.scan (one compiled D
   update), the same numbers as unrolled, and the loop's convolutions all in
-  XLA:CPU's canonical form (its naive emitter is tens of times slower)."""
+  XLA:CPU's canonical form (its naive emitter is tens of times slower). The D
+  update, run in the loop and after it, is traced once."""
+  traces = []
+  d_step = gan_method.GAN._d_step
+  monkeypatch.setattr(gan_method.GAN, "_d_step",
+                      lambda self, *a: traces.append(1) or d_step(self, *a))
   overrides = {"gan.n_critic": 3, "gan.loss": "wgan", "gan.gp_weight": 10.0}
   r = workdir.Run(smoke("dcgan", overrides), MNIST)
   n = r.method.images_per_step
@@ -177,6 +183,7 @@ def test_a_gans_d_updates_run_as_one_loop_equal_to_the_unrolled_updates():
        "label": np.zeros((n,), np.int32)}, r.mesh)
   lower = lambda run: run.compile_train_step().lower(run.sharded_abstract_state, batch)
   lowered = lower(r)
+  assert len(traces) == 1
   with compute.unrolled_loops():
     unrolled = lower(r)
   loops = lambda l: l.as_text("hlo").count(" while(")  # (random bits are loops too)

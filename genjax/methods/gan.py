@@ -100,6 +100,8 @@ class GAN(common.LatentGenerator):
     self.tx_g = self.optimizer("optim_g")
     self.tx_d = self.optimizer("optim_d", self.n_critic)
     self.images_per_step = config.train.batch_size * self.n_critic
+    # Run in the loop of D updates and after it: traced once.
+    self._d_update = compute.traced_once(self._d_step)
 
   def init_state(self, rng, batch) -> GANState:
     rng, kg, kd = jax.random.split(rng, 3)
@@ -201,8 +203,8 @@ class GAN(common.LatentGenerator):
       real, real_label, key = inputs
       z, y, k_penalty = fake_batch(key)
       fake, _ = self._generate(g.params, g.batch_stats, z, y)
-      new, _ = self._d_step(state.replace(d=d), real, real_label,
-                            jax.lax.stop_gradient(fake), y, k_penalty)
+      new, _ = self._d_update(state.replace(d=d), real, real_label,
+                              jax.lax.stop_gradient(fake), y, k_penalty)
       return new.d, None
 
     # The first n_critic - 1 D updates as one loop: XLA compiles the D update and
@@ -216,9 +218,9 @@ class GAN(common.LatentGenerator):
     z, y, k_penalty = fake_batch(keys[-1])
     fake, g_vjp, g_batch_stats = jax.vjp(
         lambda p: self._generate(p, g.batch_stats, z, y), g.params, has_aux=True)
-    state, metrics = self._d_step(state, reals[-1],
-                                  None if real_labels is None else real_labels[-1],
-                                  jax.lax.stop_gradient(fake), y, k_penalty)
+    state, metrics = self._d_update(state, reals[-1],
+                                    None if real_labels is None else real_labels[-1],
+                                    jax.lax.stop_gradient(fake), y, k_penalty)
 
     d = state.d
 

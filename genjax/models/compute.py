@@ -12,7 +12,8 @@ of either.
 
 And loop(): repeated work (a GAN's D updates, residual blocks) as one
 lax.scan, which XLA compiles once, unrolled where that policy's convolutions
-or a FLOP count need it.
+or a FLOP count need it; traced_once(): a function called more than once in a
+step, traced once.
 """
 import contextlib
 import contextvars
@@ -104,3 +105,21 @@ def unrolled_loops():
     yield
   finally:
     _UNROLLED.reset(token)
+
+
+def traced_once(fn):
+  """fn (positional arguments, arrays) as a nested jax.jit keyed by the policy
+  and the loop unrolling in force: called again in the same step with
+  arguments of the same shapes (a GAN's D update in its loop and after it),
+  it is not traced again. XLA inlines the call, so the compiled program is
+  the same as without it."""
+  @functools.partial(jax.jit, static_argnums=(0, 1))
+  def jitted(policy, unrolled, *args):
+    token = _UNROLLED.set(unrolled)
+    try:
+      with use(policy):
+        return fn(*args)
+    finally:
+      _UNROLLED.reset(token)
+
+  return lambda *args: jitted(current(), _UNROLLED.get(), *args)

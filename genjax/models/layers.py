@@ -76,19 +76,30 @@ class Dense(nn.Module):
     return y
 
 
+# Normalisation layers by name: the Flax class and its arguments (in training or not).
+NORMS = {
+    "batch": (nn.BatchNorm, lambda train: dict(use_running_average=not train, momentum=0.9,
+                                               epsilon=1e-5)),
+    "instance": (nn.GroupNorm, lambda train: dict(num_groups=None, group_size=1)),
+    "layer": (nn.LayerNorm, lambda train: {}),
+}
+
+
 def norm_layer(kind: str, train: bool, name=None):
-  """A normalisation layer by name: batch, instance, layer or none (statistics
-  and output in float32)."""
-  if kind == "batch":
-    return nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                        epsilon=1e-5, dtype=jnp.float32, name=name)
-  if kind == "instance":
-    return nn.GroupNorm(num_groups=None, group_size=1, dtype=jnp.float32, name=name)
-  if kind == "layer":
-    return nn.LayerNorm(dtype=jnp.float32, name=name)
+  """A normalisation layer by name: batch, instance, layer (NORMS) or none
+  (statistics and output in float32)."""
   if kind == "none":
     return lambda x: x
-  raise errors.InputError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
+  if kind not in NORMS:
+    raise errors.InputError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
+  cls, arguments = NORMS[kind]
+  return cls(dtype=jnp.float32, name=name, **arguments(train))
+
+
+def norm_name(kind: str, index: int):
+  """The name Flax gives the index-th unnamed norm layer of `kind` in a module
+  (None for kind none, which makes no layer)."""
+  return None if kind == "none" else f"{NORMS[kind][0].__name__}_{index}"
 
 
 D_CONDS = ("none", "concat", "projection", "acgan")  # discriminator conditioning

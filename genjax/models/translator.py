@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.models import compute
-from genjax.models.layers import Conv2D, ConvTranspose2D, norm_layer
+from genjax.models.layers import Conv2D, ConvTranspose2D, norm_layer, norm_name
 
 
 def _reflect(x, p: int):
@@ -23,12 +23,6 @@ def _residual(x, norm: str, bias: bool, train: bool):
   w, normed = x.shape[-1], lambda h: norm_layer(norm, train)(h)
   h = nn.relu(normed(Conv2D(w, 3, 1, "VALID", **kw)(_reflect(x, 1))))
   return x + normed(Conv2D(w, 3, 1, "VALID", **kw)(_reflect(h, 1)))
-
-
-def _norm_name(norm: str, index: int):
-  """The name Flax gives the index-th unnamed norm layer of kind `norm`."""
-  return {"batch": "BatchNorm", "instance": "GroupNorm", "layer": "LayerNorm"}.get(
-      norm, "Norm") + f"_{index}"
 
 
 class _Residual(nn.Module):
@@ -79,7 +73,7 @@ class ResnetTranslator(nn.Module):
     after = len(self.widths) + 2 * self.blocks  # convs and norms made before
     for k, w in enumerate(self.widths[-2::-1]):
       up = ConvTranspose2D(w, 4, 2, 1, use_bias=bias, **kw)(x)
-      x = nn.relu(norm_layer(self.norm, train, name=_norm_name(self.norm, after + k))(up))
+      x = nn.relu(norm_layer(self.norm, train, name=norm_name(self.norm, after + k))(up))
     x = Conv2D(self.out_channels, 7, 1, "VALID", name=f"Conv2D_{after}", **kw)(_reflect(x, 3))
     return jnp.tanh(x.astype(jnp.float32))
 
