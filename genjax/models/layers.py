@@ -85,21 +85,25 @@ NORMS = {
 }
 
 
+def _norm(kind: str):
+  if kind not in NORMS:
+    raise errors.InputError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
+  return NORMS[kind]
+
+
 def norm_layer(kind: str, train: bool, name=None):
   """A normalisation layer by name: batch, instance, layer (NORMS) or none
   (statistics and output in float32)."""
   if kind == "none":
     return lambda x: x
-  if kind not in NORMS:
-    raise errors.InputError(f"Unknown norm {kind!r}; choose batch, instance, layer or none.")
-  cls, arguments = NORMS[kind]
+  cls, arguments = _norm(kind)
   return cls(dtype=jnp.float32, name=name, **arguments(train))
 
 
 def norm_name(kind: str, index: int):
   """The name Flax gives the index-th unnamed norm layer of `kind` in a module
   (None for kind none, which makes no layer)."""
-  return None if kind == "none" else f"{NORMS[kind][0].__name__}_{index}"
+  return None if kind == "none" else f"{_norm(kind)[0].__name__}_{index}"
 
 
 D_CONDS = ("none", "concat", "projection", "acgan")  # discriminator conditioning
