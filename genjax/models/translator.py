@@ -83,11 +83,11 @@ class ResnetTranslator(nn.Module):
     convs' (and norms'): block i's are the (d + 2i)-th and (d + 2i + 1)-th of
     each kind, d = len(widths)."""
     params, d = self.variables["params"], len(self.widths)
-    kinds = sorted({k.rsplit("_", 1)[0] for k in params} - {"Conv2D", "ConvTranspose2D"})
+    names = [lambda k: f"Conv2D_{k}"] + ([] if self.norm == "none" else
+                                         [lambda k: norm_name(self.norm, k)])
 
     def block(i):
-      return {f"{kind}_{j}": params[f"{kind}_{d + 2 * i + j}"]
-              for kind in ["Conv2D"] + kinds for j in (0, 1)}
+      return {name(j): params[name(d + 2 * i + j)] for name in names for j in (0, 1)}
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *[block(i) for i in range(self.blocks)])
     module = _Residual(self.norm, bias, parent=None)  # applied as a function
     step = lambda h, p: (module.apply({"params": p}, h), None)
