@@ -33,6 +33,16 @@ def smoke_study(num_steps=2, seeds=(0,), heldout=True, **kw):
       curves=("train/loss",), name="smoke", **kw)
 
 
+@pytest.mark.parametrize("path", sorted(
+    p for p in os.listdir(os.path.join(ROOT, "experiments", "studies"))
+    if p.endswith(".py") and p not in ("__init__.py", "common.py")))
+def test_every_shipped_study_loads_and_its_cells_configs_validate(path):
+  study = studies.load_study(os.path.join(ROOT, "experiments", "studies", path))
+  study.check(path)
+  for cell in study.cells:
+    assert study.config(cell, study.seeds[0]).seed == study.seeds[0]
+
+
 def test_grid_expands_products_and_explicit_cells_into_configs():
   cells = studies.grid({"gan.loss": ["ns", "hinge"], "optim_g.lr": [1e-4, 2e-4]},
                        gan__n_critic=2)

@@ -21,11 +21,18 @@ FOLDS = {"chelsea_coffee": "chelsea,coffee",  # the default held-out pair
          "rocket_coins": "rocket,coins"}
 
 
-def get_study():
+def fold_study(base: str, baseline: str) -> Study:
+  """`base` trained once per fold (one seed, 1,500 steps) and scored against
+  `baseline` (a restore_metrics name) on each fold's held-out photos and on
+  the external ones."""
   return Study(
-      base="configs/restore.py:denoise",
+      base=base,
       cells={name: {"data.heldout": heldout} for name, heldout in FOLDS.items()},
       seeds=(0,),
       baseline="chelsea_coffee",
       overrides=common.restore_length(1500),
-      metrics=common.restore_metrics("nl_means"), curves=common.RESTORE_CURVES)
+      metrics=common.restore_metrics(baseline), curves=common.RESTORE_CURVES)
+
+
+def get_study():
+  return fold_study("configs/restore.py:denoise", "nl_means")
