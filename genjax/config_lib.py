@@ -348,6 +348,18 @@ _RULES = (
 )
 
 
+def flatten(cfg, prefix: str = "") -> dict:
+  """A config (ConfigDict or nested dicts) as {"section.key": value}, tuples
+  as lists (as JSON gives them back)."""
+  out = {}
+  for k, v in cfg.items():
+    if isinstance(v, (dict, ml_collections.ConfigDict)):
+      out.update(flatten(v, f"{prefix}{k}."))
+    else:
+      out[prefix + k] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
 def _get(cfg, key):
   for part in key.split("."):
     if part not in cfg:

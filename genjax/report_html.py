@@ -20,7 +20,6 @@ import os
 import re
 import time
 
-import ml_collections
 import numpy as np
 
 import genjax
@@ -85,16 +84,6 @@ def _read_jsonl(path: str):
   return rows
 
 
-def flatten(cfg, prefix: str = "") -> dict:
-  out = {}
-  for k, v in cfg.items():
-    if isinstance(v, (dict, ml_collections.ConfigDict)):
-      out.update(flatten(v, f"{prefix}{k}."))
-    else:
-      out[prefix + k] = list(v) if isinstance(v, tuple) else v
-  return out
-
-
 def _plot_png(draw, panels: int, width: float = 3.6, height: float = 2.5) -> bytes:
   import matplotlib
   matplotlib.use("Agg")
@@ -141,12 +130,12 @@ def curves(rows, prefix: str):
 
 
 def _config_section(workdir: str, config: dict, origin: dict) -> str:
-  flat = flatten(config)
+  flat = config_lib.flatten(config)
   defaults, note = {}, "the config file of this run was not recorded"
   spec = origin.get("config", "")
   if spec:
     try:
-      defaults = flatten(config_lib.load(spec).to_dict())
+      defaults = config_lib.flatten(config_lib.load(spec).to_dict())
       note = f"highlighted: keys that differ from <code>{_esc(spec)}</code>"
     except Exception as e:  # the file moved or changed since: show the config alone
       note = f"<code>{_esc(spec)}</code> could not be loaded ({_esc(type(e).__name__)})"

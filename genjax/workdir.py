@@ -47,16 +47,6 @@ def config_hash(config) -> str:
   return hashlib.sha256(config.to_json(sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _flatten(cfg, prefix=""):
-  out = {}
-  for k, v in cfg.items():
-    if isinstance(v, (dict, ml_collections.ConfigDict)):
-      out.update(_flatten(v, f"{prefix}{k}."))
-    else:
-      out[prefix + k] = list(v) if isinstance(v, tuple) else v
-  return out
-
-
 def _write(path: str, text: str):
   with open(path + ".tmp", "w") as f:
     f.write(text)
@@ -72,7 +62,7 @@ def save(config, info: data.DataInfo, workdir: str):
   if os.path.exists(path):
     old = load_config(workdir)
     if config_hash(old) != config_hash(config):
-      new, prev = _flatten(config), _flatten(old)
+      new, prev = config_lib.flatten(config), config_lib.flatten(old)
       changed = sorted(k for k in new.keys() | prev.keys() if new.get(k) != prev.get(k))
       allowed = resumable_changes(config)
       if "train.precision" in changed:

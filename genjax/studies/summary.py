@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 
-from genjax import errors, logging, report_html
+from genjax import config_lib, errors, logging, report_html
 from genjax.studies.cells import read_metrics, read_result
 from genjax.studies.spec import Study
 
@@ -116,7 +116,7 @@ def _hparams(study: Study, root: str, results: dict):
     shutil.rmtree(os.path.join(logdir, "hparams"), ignore_errors=True)
     cfg = study.config(cell, seed)
     hp = {"cell": cell, "seed": seed}
-    flat = report_html.flatten(cfg)
+    flat = config_lib.flatten(cfg)
     for k in keys:  # a key another cell overrides may be absent from this cell's config
       v = flat.get(k, "absent")
       hp[k] = v if isinstance(v, (int, float, str, bool)) else str(v)
