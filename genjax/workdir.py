@@ -257,11 +257,13 @@ class Run:
     self._step_options = parallel.step_compiler_options(config.train)
     dummy = data.dummy_batch(info.fields)
     init = lambda rng: self.method.init_state(rng, data.normalize(dummy, info.fields))
-    self.abstract_state = jax.eval_shape(compute.under(self.policy, init),
-                                         jax.random.PRNGKey(0))
+    # The state's shapes come from the initialiser's own trace, which
+    # init_state's call then reuses instead of tracing it again.
+    self._init = self.jit(init, out_shardings=parallel.replicated(self.mesh))
+    with jax.threefry_partitionable(False):  # as init_state calls it
+      self.abstract_state = self._init.eval_shape(jax.random.PRNGKey(0))
     self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
                                        self.abstract_state)
-    self._init = self.jit(init, out_shardings=self.state_sharding)
     out = parallel.replicated(self.mesh)
     m = self.method
     self._generate = m.generate and self.jit(m.generate, static_argnums=2, out_shardings=out)
