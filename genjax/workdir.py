@@ -259,12 +259,11 @@ class Run:
     init = lambda rng: self.method.init_state(rng, data.normalize(dummy, info.fields))
     # The state's shapes come from the initialiser's own trace, which
     # init_state's call then reuses instead of tracing it again.
-    self._init = self.jit(init, out_shardings=parallel.replicated(self.mesh))
+    out = parallel.replicated(self.mesh)
+    self._init = self.jit(init, out_shardings=out)
     with jax.threefry_partitionable(False):  # as init_state calls it
       self.abstract_state = self._init.eval_shape(jax.random.PRNGKey(0))
-    self.state_sharding = jax.tree.map(lambda _: parallel.replicated(self.mesh),
-                                       self.abstract_state)
-    out = parallel.replicated(self.mesh)
+    self.state_sharding = jax.tree.map(lambda _: out, self.abstract_state)
     m = self.method
     self._generate = m.generate and self.jit(m.generate, static_argnums=2, out_shardings=out)
     self._generate_from = m.generate_from and self.jit(m.generate_from, out_shardings=out)
