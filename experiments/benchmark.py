@@ -11,7 +11,10 @@
 
 For each workload (built from the normal configs) it reports the median train
 step time, images/s, FLOPs per step (XLA's count), achieved GFLOP/s and its fraction
-of the sustained fp32 GEMM rate (2048^3 jnp.dot, the ceiling), the compile
+of the sustained GEMM rate in the variant's precision (the ceiling: a 2048^3
+jnp.dot on a CPU, 8192^3 on an accelerator; in float32 at JAX's default matmul
+precision, which is TF32 on recent NVIDIA GPUs; in bfloat16 with float32
+accumulation), the compile
 time (to a compiled step from the config: the run built, its state
 initialised while the step is traced, lowered and compiled, as genjax.train
 starts), and the input pipeline's images/s on its own. Steps are timed as in
@@ -41,6 +44,8 @@ import json
 import math
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import jax
@@ -157,29 +162,53 @@ def step_flops(name: str) -> float:
   every variant of a workload is charged the same work). XLA counts the
   multiply-adds a convolution performs, without the taps that fall on
   padding: 0.80x (dcgan28) to 0.9x the PyTorch FLOP-counter convention, which
-  counts every tap."""
+  counts every tap. Backends whose lowered programs have no cost analysis
+  (XLA:GPU) get the count of the same program lowered for the host CPU, in a
+  subprocess."""
   with compute.unrolled_loops():  # XLA counts a loop's body once
     cost = Workload(name, workload_config(name, "xla")).lower().cost_analysis()
+  if cost is None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(
+        [sys.executable, "-c", "from experiments import benchmark; "
+         f"print(benchmark.step_flops({name!r}))"], cwd=root, capture_output=True,
+        text=True, check=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    return float(out.stdout.split()[-1])
   return float(cost["flops"])
 
 
-def ceiling_probe(n=2048, min_seconds=0.02):
-  """Returns a function timing n x n x n fp32 jnp.dots, in GFLOP/s: one on a
-  CPU (~0.1 s), enough back to back to last min_seconds on an accelerator,
-  where one takes tens of microseconds and dispatch would dominate."""
+def ceiling_probe(n=None, min_seconds=0.02):
+  """Returns probe(precision) -> GFLOP/s of n x n x n jnp.dots in that
+  precision (float32; bfloat16 operands accumulating in float32, as the
+  models' bfloat16 layers do), each precision compiled on first use. n
+  defaults to 2048 on a CPU (one product ~0.1 s) and 8192 on an accelerator,
+  where products are timed back to back for min_seconds (one 2048^3 product
+  takes tens of microseconds there, so dispatch would dominate)."""
+  n = n or (2048 if jax.default_backend() == "cpu" else 8192)
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
   b = jax.random.normal(jax.random.PRNGKey(1), (n, n))
-  f = jax.jit(jnp.dot)
-  f(a, b).block_until_ready()
+  probes = {}
 
-  def timed(reps):
-    t = time.perf_counter()
-    for _ in range(reps):
-      out = f(a, b)
-    out.block_until_ready()
-    return time.perf_counter() - t
-  reps = max(1, math.ceil(min_seconds / timed(1)))
-  return lambda: reps * 2 * n ** 3 / timed(reps) / 1e9
+  def make(precision):
+    dtype = compute.PRECISIONS[precision]
+    x, y = a.astype(dtype), b.astype(dtype)
+    f = jax.jit(functools.partial(jnp.dot, preferred_element_type=jnp.float32))
+    f(x, y).block_until_ready()
+
+    def timed(reps):
+      t = time.perf_counter()
+      for _ in range(reps):
+        out = f(x, y)
+      out.block_until_ready()
+      return time.perf_counter() - t
+    reps = max(1, math.ceil(min_seconds / timed(1)))
+    return lambda: reps * 2 * n ** 3 / timed(reps) / 1e9
+
+  def probe(precision="float32"):
+    if precision not in probes:
+      probes[precision] = make(precision)
+    return probes[precision]()
+  return probe
 
 
 def pipeline_rate(cfg, batch_size, seconds=2.0):
@@ -222,7 +251,7 @@ class _Variant:
     self.times, self.ceilings = [], []
 
   def run_block(self, probe):
-    self.ceilings.append(probe())
+    self.ceilings.append(probe(self.precision))
     t = time.perf_counter()
     for _ in range(self.per_block):
       self.state, metrics = self.compiled(self.state, self.batch)
@@ -235,11 +264,11 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
   in `variants`. The
   variants' blocks alternate, so their step-time ratios (median over blocks,
   `step_time_vs_first`) see the same machine load."""
+  flops = step_flops(name)
   runs = [_Variant(name, *variant, block_seconds) for variant in variants]
   for _ in range(blocks):
     for v in runs:
       v.run_block(probe)
-  flops = step_flops(name)
   # The variants share the data config and batch size, so the pipeline too.
   pipe, pipe_kind = pipeline_rate(runs[0].cfg, runs[0].batch_size)
   results = []
@@ -250,7 +279,8 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
         conv_impl_resolved=kernels.resolve_impl(
             v.conv_impl, compute.PRECISIONS[v.precision]), cpu_scheduler=v.cpu_scheduler,
         cpu_conv_kernels=v.cpu_conv_kernels,
-        backend=jax.default_backend(), devices=jax.device_count(), batch=bs,
+        backend=jax.default_backend(), devices=jax.device_count(),
+        device_kind=jax.devices()[0].device_kind, batch=bs,
         step_ms=1e3 * median, images_per_s=bs / median, gflop_per_step=flops / 1e9,
         gflop_per_s=flops / median / 1e9, ceiling_gflop_per_s=statistics.median(v.ceilings),
         fraction_of_ceiling=flops / median / 1e9 / statistics.median(v.ceilings),
@@ -367,8 +397,9 @@ def main(argv):
     return (f"{impl if impl == resolved else impl + '=' + resolved}/{precision}"
             f"/{res['cpu_scheduler']}/{res['cpu_conv_kernels']}")
   probe = ceiling_probe()
-  print(f"{jax.device_count()} {jax.default_backend()} device(s); "
-        "ceiling = 2048^3 jnp.dot timed before each block of steps")
+  print(f"{jax.device_count()} {jax.default_backend()} device(s) ({jax.devices()[0].device_kind}); "
+        "ceiling = a square jnp.dot in the variant's precision (bfloat16: float32 "
+        "accumulation) timed before each block of steps")
   print(f"{'workload':9} {'impl/prec/sched/kernels':29} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:

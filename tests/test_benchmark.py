@@ -1,5 +1,7 @@
 """The benchmark's FLOP convention, one quick workload end to end, the
 PyTorch twins it is compared with, and the conv precision report."""
+import types
+
 import jax
 import numpy as np
 import pytest
@@ -22,6 +24,16 @@ def test_workload_flops_are_xla_counts_near_the_pytorch_convention(twins):
   # less, never more (the same models: the counts agree to that difference).
   for name in ("dcgan28", "vae28"):
     assert 0.75 < benchmark.step_flops(name) / twins.step_flops(name) < 0.95
+
+
+def test_step_flops_come_from_the_host_cpu_where_lowered_programs_have_no_cost_analysis(
+    monkeypatch):
+  direct = benchmark.step_flops("vae28")
+  # As XLA:GPU's lowered programs: no cost analysis. The count then comes from
+  # a subprocess lowering the same step for the CPU: the same number.
+  monkeypatch.setattr(benchmark.Workload, "lower",
+                      lambda self: types.SimpleNamespace(cost_analysis=lambda: None))
+  assert benchmark.step_flops.__wrapped__("vae28") == direct > 1e9
 
 
 def test_torch_twins_are_the_workloads_models_and_train_in_both_precisions(twins):
