@@ -2,10 +2,11 @@
 by layer, the same parameter count), losses, optimisers, batch and updates per
 step, timed the way the benchmark times genjax (back-to-back steps in blocks
 of about a second, median), in eager mode with channels-last tensors, in
-float32 or under torch.autocast("cpu", torch.bfloat16).
+float32 or under torch.autocast(device, torch.bfloat16), on the CPU or a CUDA GPU.
 
   pip install "torch==2.13.0+cpu"    # or: --index-url https://download.pytorch.org/whl/cpu
   python -m experiments.torch_twins --workload dcgan64,vae28 --precision float32,bfloat16
+  python -m experiments.torch_twins --device cuda --precision float32,bfloat16
 
 One step of each twin does what genjax's compiled train step does:
 dcgan64/dcgan28 (DCGAN, non-saturating loss, one D and one G update; G runs
@@ -472,18 +473,24 @@ def step_flops(name: str) -> float:
   return float(counter.get_total_flops())
 
 
-def time_twin(name: str, precision: str, block_seconds: float = 1.0, blocks: int = 8) -> dict:
-  """Median step time over `blocks` blocks of back-to-back steps."""
+def time_twin(name: str, precision: str, block_seconds: float = 1.0, blocks: int = 8,
+              device: str = "cpu") -> dict:
+  """Median step time over `blocks` blocks of back-to-back steps on `device`
+  (a CUDA device's queue is drained at the end of each block)."""
   torch.manual_seed(0)
-  twin = build(name)
+  device = torch.device(device)
+  with device:  # parameters, batches and every tensor a step makes live there
+    twin = build(name)
   dtype = PRECISIONS[precision]
+  sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
 
   def step():
-    with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+    with device, torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
       twin.step()
   t = time.perf_counter()
-  for _ in range(2):  # warm-up (first-call allocations, oneDNN primitive caches)
+  for _ in range(2):  # warm-up (first-call allocations, oneDNN / cuDNN choices)
     step()
+  sync()
   per = (time.perf_counter() - t) / 2
   reps = max(2, round(block_seconds / per))
   times = []
@@ -491,9 +498,12 @@ def time_twin(name: str, precision: str, block_seconds: float = 1.0, blocks: int
     t = time.perf_counter()
     for _ in range(reps):
       step()
+    sync()
     times.append((time.perf_counter() - t) / reps)
   s = statistics.median(times)
   return {"workload": name, "framework": f"torch {torch.__version__}", "precision": precision,
+          "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+          "tf32": device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32,
           "step_ms": 1e3 * s, "images_per_s": twin.images_per_step / s,
           "images_per_step": twin.images_per_step, "parameters": twin.parameters(),
           "threads": torch.get_num_threads()}
@@ -502,10 +512,12 @@ def time_twin(name: str, precision: str, block_seconds: float = 1.0, blocks: int
 def main(argv):
   del argv
   torch.set_num_threads(os.cpu_count())
+  if FLAGS.device.startswith("cuda"):  # float32 as JAX computes it there by default: TF32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
   names = WORKLOAD_NAMES if FLAGS.workload == "all" else FLAGS.workload.split(",")
   for name in names:
     for precision in FLAGS.precision.split(","):
-      r = time_twin(name, precision, FLAGS.block_seconds, FLAGS.blocks)
+      r = time_twin(name, precision, FLAGS.block_seconds, FLAGS.blocks, FLAGS.device)
       print(json.dumps(r) if FLAGS.json else
             f"{name:13s} {precision:9s} {r['step_ms']:9.1f} ms/step {r['images_per_s']:9.1f} "
             f"img/s  {r['parameters']:,} parameters", flush=True)
@@ -517,4 +529,7 @@ if __name__ == "__main__":
   flags.DEFINE_float("block_seconds", 1.0, "Seconds of back-to-back steps per timed block.")
   flags.DEFINE_integer("blocks", 8, "Timed blocks; the median block's step time is reported.")
   flags.DEFINE_bool("json", False, "One JSON line per workload and precision.")
+  flags.DEFINE_string("device", "cpu", "cpu, or cuda (float32 with TF32 matmuls and "
+                      "convolutions, as JAX's default precision on NVIDIA GPUs; bfloat16 "
+                      "under torch.autocast('cuda')).")
   app.run(main)
