@@ -85,7 +85,8 @@ def _data_defaults() -> ml_collections.ConfigDict:
       mask_path="",         # mask="folder": a folder of mask images, white = hole
       unpaired=False,       # derived task as two unaligned domains (CycleGAN's thin2thick)
       workers=-1,           # processes building batches; -1: the CPU count for sources that
-                            # decode files, 0 (a thread) for in-memory ones
+                            # decode files (and derived tasks when training on an
+                            # accelerator), 0 (a thread) for in-memory ones
       cache="",             # a decoded cache (python -m genjax.data.prepare) to read instead
       heldout="chelsea,coffee",  # source=photos: photos kept out of training (split test)
       augment="flip",       # source=photos: flip | dihedral (the 8 flips and rotations)
@@ -339,7 +340,8 @@ _RULES = (
     ("data.channels", lambda v: v in (1, 3), "1 (grey) or 3 (RGB)"),
     ("data.holdout_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("data.per_class", _NONNEGATIVE, ">= 0 (0 = all)"),
-    ("data.workers", lambda v: v >= -1, ">= 0, or -1 (the CPU count for sources that decode files)"),
+    ("data.workers", lambda v: v >= -1, ">= 0, or -1 (the CPU count for sources that decode "
+     "files, and for derived tasks on an accelerator)"),
     ("data.crop", lambda v: v in ("center", "resize"), "center or resize"),
     ("data.crop_size", _NONNEGATIVE, ">= 0 (0 = the short side)"),
     ("data.noise_std", _NONNEGATIVE, ">= 0"),

@@ -109,7 +109,8 @@ def train_and_evaluate(config, workdir: str, mesh=None, accept_data_change: bool
           "float32 here.", flush=True)
   parallel.check_batch(run.method.images_per_step, run.mesh)
   pipeline = data.Pipeline(source, run.method.images_per_step, config.seed,
-                           jax.process_index(), jax.process_count(), config.data.workers)
+                           jax.process_index(), jax.process_count(), config.data.workers,
+                           accelerator=jax.default_backend() != "cpu")
   preview_batch = source.get(np.arange(min(t.num_grid_samples, len(source))))
   with contextlib.ExitStack() as stack:
     stack.enter_context(workdir_lib.lock(workdir))

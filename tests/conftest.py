@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(session, config, items):
 def _no_default_data_workers(request, monkeypatch):
   if request.node.get_closest_marker("default_workers") is None:
     from genjax.data import pipeline
-    monkeypatch.setattr(pipeline, "default_workers", lambda source: 0)
+    monkeypatch.setattr(pipeline, "default_workers", lambda source, accelerator=False: 0)
 
 
 def pytest_configure(config):

@@ -77,12 +77,23 @@ def test_the_same_batches_with_any_worker_count_and_from_the_cache(folder, tmp_p
 
 @pytest.mark.default_workers
 def test_default_workers_are_one_per_core_for_sources_that_decode_files(folder):
-  """data.workers = -1: worker processes for files (folders, TFDS), none for
-  in-memory sources (a batch there is a copy)."""
+  """data.workers = -1: worker processes for files (folders, TFDS), and for
+  derived tasks on an accelerator; none for in-memory sources (a batch there
+  is a copy)."""
   def workers(cfg):
     return data.Pipeline(data.build_source(cfg, "train"), 8, seed=0, workers=-1).workers
-  assert workers(folder_data(folder)) == min(os.cpu_count(), data.pipeline.MAX_WORKERS) >= 1
+  cores = min(os.cpu_count(), data.pipeline.MAX_WORKERS)
+  assert workers(folder_data(folder)) == cores >= 1
   assert workers(config_lib.data_config("digits")) == 0
+  # Examples a derived task computes (noise, then non-local means of each patch):
+  # in this process when training takes the CPU, in workers beside an accelerator.
+  denoise = data.build_source(config_lib.load("configs/restore.py:denoise").data, "train")
+  unpaired = data.build_source(config_lib.load("configs/cyclegan.py:thin2thick").data, "train")
+  for source in (denoise, unpaired, data.source.Subset(denoise, [0, 1])):
+    assert data.pipeline.default_workers(source) == 0
+    assert data.pipeline.default_workers(source, accelerator=True) == cores
+  digits = data.build_source(config_lib.data_config("digits"), "train")  # a copy: never
+  assert data.pipeline.default_workers(digits, accelerator=True) == 0
 
 
 def test_training_with_workers_resumes_exactly(folder, tmp_path):

@@ -21,11 +21,15 @@ from genjax import errors
 MAX_WORKERS = 16
 
 
-def default_workers(source) -> int:
-  """data.workers = -1: worker processes for sources that decode files (up to
-  the CPU count, at most MAX_WORKERS); none for in-memory ones, where a batch
-  is a copy that a worker would only slow down."""
-  return min(os.cpu_count() or 1, MAX_WORKERS) if source.decodes else 0
+def default_workers(source, accelerator: bool = False) -> int:
+  """data.workers = -1: worker processes (the CPU count, at most MAX_WORKERS)
+  for sources that decode files, and when training runs on an accelerator
+  also for sources that compute their examples (derived tasks: the denoiser's
+  non-local means builds about 80 patches/s in one process against thousands
+  trained on a GPU); none for in-memory copies, where a worker only slows a
+  batch down, or for computed examples when training takes the CPU's cores."""
+  wanted = source.decodes or (accelerator and source.computes)
+  return min(os.cpu_count() or 1, MAX_WORKERS) if wanted else 0
 
 
 def _grain():
@@ -81,14 +85,15 @@ class Pipeline:
   """Batches from a random-access source for a given step."""
 
   def __init__(self, source, global_batch: int, seed: int,
-               process_index: int = 0, process_count: int = 1, workers: int = 0):
+               process_index: int = 0, process_count: int = 1, workers: int = 0,
+               accelerator: bool = False):
     if global_batch % process_count:
       raise errors.InputError(f"Global batch {global_batch} is not divisible by the "
                               f"{process_count} processes (config key train.batch_size).")
     self.source, self.global_batch, self.seed = source, global_batch, seed
     self.local = global_batch // process_count
     self.offset = process_index * self.local
-    self.workers = default_workers(source) if workers < 0 else workers
+    self.workers = default_workers(source, accelerator) if workers < 0 else workers
 
   @functools.lru_cache(maxsize=2)
   def _permutation(self, epoch: int):

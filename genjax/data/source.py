@@ -29,7 +29,11 @@ class Source:
     cheaply (image folders print them at the start of training), else None.
   aligned: input[i] and image[i] are a pair (False for unpaired domains).
   decodes: get() reads and decodes files, so worker processes speed it up
-    (data.workers = -1 picks them for such sources only).
+    (data.workers = -1 picks them for such sources).
+  computes: get() computes each example (a derived task's degradation and
+    classical prefilter) rather than copying it; on an accelerator, whose
+    training leaves the host's cores free, data.workers = -1 picks worker
+    processes for such sources too.
   get(indices) -> {field: array with one row per index}, uint8 images at the
     configured size and channels, int32 labels.
   whole_images(): the held-out images at full size for paired evaluation,
@@ -42,6 +46,7 @@ class Source:
   counts: Optional[Sequence[int]] = None
   aligned: bool = True
   decodes: bool = False
+  computes: bool = False
 
   def __len__(self) -> int:
     raise NotImplementedError
@@ -64,7 +69,7 @@ class Subset(Source):
   def __init__(self, source: Source, indices):
     self.source, self.indices = source, np.asarray(indices)
     self.fields, self.class_names = source.fields, source.class_names
-    self.aligned, self.decodes = source.aligned, source.decodes
+    self.aligned, self.decodes, self.computes = source.aligned, source.decodes, source.computes
 
   def __len__(self):
     return len(self.indices)

@@ -311,7 +311,7 @@ class PairedTask(Source):
   def __init__(self, source: Source, cfg):
     self.source, self.cfg, self.task = source, cfg, cfg.task
     self.class_names, self.counts = source.class_names, source.counts
-    self.decodes = source.decodes
+    self.decodes, self.computes = source.decodes, True
     check_prefilter(cfg.get("prefilter", ""), self.task)
     target = source.fields["image"]
     probe = degrade(self.task, np.zeros(target.shape, np.uint8), np.random.default_rng(0), cfg)
@@ -347,7 +347,7 @@ class TaskSide(Source):
 
   def __init__(self, source: Source, cfg, side: str):
     self.task = PairedTask(source, cfg)
-    self.side, self.decodes = side, source.decodes
+    self.side, self.decodes, self.computes = side, source.decodes, True
     self.fields = {"image": self.task.fields[side]}
 
   def __len__(self):

@@ -25,7 +25,7 @@ class Unpaired(Source):
     self.n = max(len(a), len(b))
     self.perm = np.random.default_rng(seed).permutation(self.n)
     self.fields = {"input": a.fields["image"], "image": b.fields["image"]}
-    self.decodes = a.decodes or b.decodes
+    self.decodes, self.computes = a.decodes or b.decodes, a.computes or b.computes
 
   def __len__(self):
     return self.n
