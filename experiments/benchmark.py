@@ -17,7 +17,8 @@ precision, which is TF32 on recent NVIDIA GPUs; in bfloat16 with float32
 accumulation), the compile
 time (to a compiled step from the config: the run built, its state
 initialised while the step is traced, lowered and compiled, as genjax.train
-starts), and the input pipeline's images/s on its own. Steps are timed as in
+starts), and the input pipeline's images/s on its own (run as training runs
+it, with data.workers' default for the backend). Steps are timed as in
 training, back to back, in blocks of about --block_seconds, and the ceiling is
 timed before each block; the fraction is the median achieved GFLOP/s over the
 median ceiling. (A neighbour on a shared machine that takes one core halves the
@@ -212,8 +213,10 @@ def ceiling_probe(n=None, min_seconds=0.02):
 
 
 def pipeline_rate(cfg, batch_size, seconds=2.0):
-  """images/s of the input pipeline alone (the config's source when it can be
-  opened here, else a synthetic in-memory source of the same shape)."""
+  """(images/s, source kind, worker processes) of the input pipeline alone,
+  run as training runs it (data.workers, whose default depends on the
+  backend): the config's source when it can be opened here, else a synthetic
+  in-memory source of the same shape."""
   try:
     source, kind = data.build_source(cfg.data, cfg.data.split), cfg.data.source
   except (FileNotFoundError, ValueError, ImportError):  # not prepared / no tfds here
@@ -221,12 +224,25 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
     source = data.ArraySource(np.random.default_rng(0).integers(0, 255, shape, np.uint8),
                                  None)
     kind = "synthetic (dataset not prepared here)"
-  pipe = data.Pipeline(source, batch_size, seed=0)
-  n, t, step = 0, time.perf_counter(), 0
-  while time.perf_counter() - t < seconds:
-    pipe.batch(step)
-    n, step = n + batch_size, step + 1
-  return n / (time.perf_counter() - t), kind
+  pipe = data.Pipeline(source, batch_size, seed=0, workers=cfg.data.workers,
+                       accelerator=jax.default_backend() != "cpu")
+  return images_per_s(pipe, seconds), kind, pipe.workers
+
+
+def images_per_s(pipe, seconds) -> float:
+  """images/s of `pipe`'s batches in order, after the first three (worker
+  start-up) are out of the way."""
+  it = pipe.iterate(0)
+  try:
+    for _ in range(3):
+      next(it)
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+      next(it)
+      n += pipe.local
+    return n / (time.perf_counter() - t)
+  finally:
+    it.close()
 
 
 class _Variant:
@@ -270,7 +286,7 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
     for v in runs:
       v.run_block(probe)
   # The variants share the data config and batch size, so the pipeline too.
-  pipe, pipe_kind = pipeline_rate(runs[0].cfg, runs[0].batch_size)
+  pipe, pipe_kind, pipe_workers = pipeline_rate(runs[0].cfg, runs[0].batch_size)
   results = []
   for v in runs:
     median, bs = statistics.median(v.times), v.batch_size
@@ -287,7 +303,7 @@ def bench(name, variants, blocks, probe, block_seconds=1.0):
         step_time_vs_first=statistics.median(
             dt / d0 for dt, d0 in zip(v.times, runs[0].times)),
         compile_s=v.compile_s, steps_timed=blocks * v.per_block,
-        pipeline_images_per_s=pipe, pipeline_source=pipe_kind,
+        pipeline_images_per_s=pipe, pipeline_source=pipe_kind, pipeline_workers=pipe_workers,
         pipeline_over_train=pipe / (bs / median)))
   return results
 
@@ -338,20 +354,11 @@ def pipeline_config(spec: str, workload_cfg):
 
 
 def pipeline_throughput(cfg, batch_size, workers, seconds):
-  """images/s of data.Pipeline over cfg's source with `workers` processes,
-  after the first batches (worker start-up) are out of the way."""
+  """(images/s, examples) of data.Pipeline over cfg's source with `workers`
+  processes."""
   source = data.build_source(cfg, cfg.split)
-  it = data.Pipeline(source, batch_size, seed=0, workers=workers).iterate(0)
-  try:
-    for _ in range(3):
-      next(it)
-    n, t = 0, time.perf_counter()
-    while time.perf_counter() - t < seconds:
-      next(it)
-      n += batch_size
-    return n / (time.perf_counter() - t), len(source)
-  finally:
-    it.close()
+  return images_per_s(data.Pipeline(source, batch_size, seed=0, workers=workers),
+                      seconds), len(source)
 
 
 def pipeline_main(name):
