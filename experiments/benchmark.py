@@ -366,7 +366,7 @@ def pipeline_main(name):
   v = _Variant(name, "auto", "float32", cfg.train.cpu_scheduler, cfg.train.cpu_conv_kernels,
                1.0)
   for _ in range(3):
-    v.run_block(lambda: 0.0)
+    v.run_block(lambda precision: 0.0)
   train = v.batch_size / statistics.median(v.times)
   data_cfg = pipeline_config(FLAGS.pipeline_data, cfg)
   print(f"{name}: training {train:.0f} images/s on {jax.device_count()} "

@@ -1,5 +1,6 @@
 """The benchmark's FLOP convention, one quick workload end to end, the
 PyTorch twins it is compared with, and the conv precision report."""
+import json
 import types
 
 import jax
@@ -8,6 +9,7 @@ import pytest
 
 from experiments import benchmark, conv_precision
 from genjax.models import kernels
+from tests.conftest import run_module
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,22 @@ def test_vae28_benchmark_reports_consistent_rows_for_alternating_variants():
   # the median of per-block ratios: near the ratio of the medians (the same blocks)
   assert mixed["step_time_vs_first"] == pytest.approx(mixed["step_ms"] / plain["step_ms"],
                                                       rel=0.2)
+
+
+def test_pipeline_data_reports_a_folders_rate_beside_the_workloads_training_rate(tmp_path):
+  from PIL import Image
+  rng = np.random.default_rng(0)
+  for i in range(12):  # JPEGs of two classes
+    (tmp_path / "ab"[i % 2]).mkdir(exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (40, 36, 3), np.uint8)).save(
+        tmp_path / "ab"[i % 2] / f"{i}.jpg")
+  proc = run_module(["experiments.benchmark", "--workload", "vae28", "--json",
+                     "--pipeline_data", f"folder:{tmp_path}", "--pipeline_workers", "0",
+                     "--pipeline_seconds", "0.2"], timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  (row,) = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+  assert row["workers"] == 0 and 0 < row["examples"] <= 12 and row["images_per_s"] > 0  # train split
+  assert row["ratio"] == pytest.approx(row["images_per_s"] / row["train_images_per_s"])
 
 
 @pytest.mark.parametrize("case", [("conv", (4, 8, 8, 16), 8, 2, 1), ("convT", (4, 4, 4, 8), 3, 2, 1),
