@@ -230,11 +230,11 @@ def pipeline_rate(cfg, batch_size, seconds=2.0):
 
 
 def images_per_s(pipe, seconds) -> float:
-  """images/s of `pipe`'s batches in order, after the first three (worker
-  start-up) are out of the way."""
+  """images/s of `pipe`'s batches in order, once every worker has delivered
+  a batch (its start-up out of the way)."""
   it = pipe.iterate(0)
   try:
-    for _ in range(3):
+    for _ in range(max(3, pipe.workers + 1)):
       next(it)
     n, t = 0, time.perf_counter()
     while time.perf_counter() - t < seconds:
@@ -404,9 +404,9 @@ def main(argv):
     return (f"{impl if impl == resolved else impl + '=' + resolved}/{precision}"
             f"/{res['cpu_scheduler']}/{res['cpu_conv_kernels']}")
   probe = ceiling_probe()
-  print(f"{jax.device_count()} {jax.default_backend()} device(s) ({jax.devices()[0].device_kind}); "
-        "ceiling = a square jnp.dot in the variant's precision (bfloat16: float32 "
-        "accumulation) timed before each block of steps")
+  print(f"{jax.device_count()} {jax.default_backend()} device(s) "
+        f"({jax.devices()[0].device_kind}); ceiling = a square jnp.dot in the variant's "
+        "precision (bfloat16: float32 accumulation) timed before each block of steps")
   print(f"{'workload':9} {'impl/prec/sched/kernels':29} {'step ms':>8} {'img/s':>8} {'GFLOP':>7} {'GFLOP/s':>8} "
         f"{'ceiling':>8} {'of ceil':>7} {'compile s':>9} {'pipe img/s':>10}")
   for name in names:
