@@ -188,8 +188,8 @@ def ceiling_probe(n=None, min_seconds=0.02):
   n = n or (2048 if jax.default_backend() == "cpu" else 8192)
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
   b = jax.random.normal(jax.random.PRNGKey(1), (n, n))
-  probes = {}
 
+  @functools.cache
   def make(precision):
     dtype = compute.PRECISIONS[precision]
     x, y = a.astype(dtype), b.astype(dtype)
@@ -205,11 +205,7 @@ def ceiling_probe(n=None, min_seconds=0.02):
     reps = max(1, math.ceil(min_seconds / timed(1)))
     return lambda: reps * 2 * n ** 3 / timed(reps) / 1e9
 
-  def probe(precision="float32"):
-    if precision not in probes:
-      probes[precision] = make(precision)
-    return probes[precision]()
-  return probe
+  return lambda precision="float32": make(precision)()
 
 
 def pipeline_rate(cfg, batch_size, seconds=2.0):
